@@ -1,0 +1,25 @@
+"""keras-colorful: Colorful Image Colorization (Zhang, Isola, Efros, ECCV 2016) in Keras 3.
+
+Importing the package does nothing heavy: submodules (and TensorFlow) load on first use.
+
+Example:
+>>> import keras_colorful
+>>> keras_colorful.__version__
+'0.1.0'
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_SUBMODULES = ("bins", "color", "constants", "dataset", "losses", "models", "postprocess",
+               "training", "inference", "export", "weights", "evaluation")
+_API = {"load": "inference", "Colorizer": "inference"}
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _API:
+        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,228 @@
+"""Image files: find them, decode them to RGB, and set aside the ones that cannot be decoded.
+
+A training run should never die in the middle of an epoch on one broken file, and the user should
+learn which files were skipped. `scan_images` therefore decodes every file once, before training,
+with the very decoder the pipeline uses (`decode_rgb`), so "skipped by the scan" and "would fail in
+the pipeline" are the same set; the pipeline keeps `ignore_errors` only as a safety net.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import logging
+import os
+import re
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+# Formats `tf.io.decode_image` reads, matched case-insensitively on the file name (TIFF is not one).
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+
+# How many skipped files `ScanReport.summary` names.
+NUM_SKIPPED_SHOWN = 5
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+_GLOB_CHARACTERS = re.compile(r"[*?\[]")
+
+logger = logging.getLogger(__name__)
+
+
+def _is_image_name(path: str) -> bool:
+    return path.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def _files_of_one_source(source: str) -> list[str]:
+    """The image files named by one folder, glob pattern or file path."""
+    source = os.path.expanduser(os.fspath(source))
+    # An existing path is taken literally, so names like "photo [1].jpg" are not read as globs.
+    if os.path.isfile(source):
+        return [source]
+    if os.path.isdir(source):
+        files = [
+            os.path.join(folder, name)
+            for folder, _, names in os.walk(source, followlinks=True)
+            for name in names
+            if _is_image_name(name)
+        ]
+        what = "folder"
+    elif _GLOB_CHARACTERS.search(source):
+        matches = [path for path in glob.glob(source, recursive=True) if os.path.isfile(path)]
+        files = [path for path in matches if _is_image_name(path)]
+        what = "glob pattern"
+    else:
+        raise ValueError(f"Image source does not exist: {source!r}.")
+    if not files:
+        raise ValueError(
+            f"No image files ({', '.join(IMAGE_EXTENSIONS)}) found in {what} {source!r}."
+        )
+    return files
+
+
+def list_image_files(source: str | os.PathLike | Iterable[str | os.PathLike]) -> list[str]:
+    """Lists the image files of a folder tree, a glob pattern, a file, or a list of those.
+
+    Folders are searched recursively; files count as images by extension (jpg, jpeg, png, bmp,
+    gif, webp, any case). A file named explicitly is kept whatever its extension. The result is
+    sorted and free of duplicates, so it is the same on every machine.
+
+    Args:
+        source: a folder, a glob pattern (`**` allowed), an image path, or a list of these.
+
+    Returns:
+        The sorted list of image paths.
+
+    Raises:
+        ValueError: if a source does not exist or holds no image files (the message names it).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> (folder / "b.PNG").write_bytes(b"")
+        0
+        >>> (folder / "notes.txt").write_text("hi")
+        2
+        >>> [pathlib.Path(path).name for path in list_image_files(folder)]
+        ['b.PNG']
+    """
+    if isinstance(source, (str, os.PathLike)):
+        sources = [source]
+    else:
+        sources = list(source)
+        if not sources:
+            raise ValueError("The list of image sources is empty.")
+    files: set[str] = set()
+    for one_source in sources:
+        files.update(_files_of_one_source(os.fspath(one_source)))
+    return sorted(files)
+
+
+def decode_rgb(contents: tf.Tensor) -> tf.Tensor:
+    """Decodes JPEG, PNG, BMP, GIF or WebP bytes to a float32 RGB image with values in [0, 255].
+
+    Grayscale is repeated to three channels, alpha is dropped, a GIF gives its first frame, and a
+    16-bit PNG is scaled to the 8-bit range exactly (value / 257), where decoding it to uint8 would
+    truncate (value >> 8). Works eagerly and inside `tf.data`.
+
+    Args:
+        contents: a scalar string tensor, the file's bytes.
+
+    Returns:
+        A float32 tensor [height, width, 3].
+
+    Raises:
+        tf.errors.InvalidArgumentError: if the bytes are not a decodable image.
+
+    Example:
+        >>> import tensorflow as tf
+        >>> png = tf.io.encode_png(tf.constant([[[255, 0, 0, 128]]], tf.uint8))
+        >>> decode_rgb(png).numpy().tolist()
+        [[[255.0, 0.0, 0.0]]]
+    """
+    # PNGs go through the 16-bit decoder (8-bit ones come back times 257, so / 257 is exact);
+    # everything else through decode_image at 8 bits, the only depth its WebP decoder supports.
+    is_png = tf.strings.substr(contents, 0, len(_PNG_SIGNATURE)) == _PNG_SIGNATURE
+    image = tf.cond(
+        is_png,
+        lambda: (
+            tf.cast(tf.io.decode_png(contents, channels=3, dtype=tf.uint16), tf.float32) / 257.0
+        ),
+        lambda: tf.cast(
+            tf.io.decode_image(contents, channels=3, expand_animations=False), tf.float32
+        ),
+    )
+    image.set_shape([None, None, 3])
+    return image
+
+
+@dataclasses.dataclass(frozen=True)
+class ScanReport:
+    """What `scan_images` found.
+
+    Attributes:
+        files: the decodable image files, in the order given.
+        skipped: (path, reason) for every file that could not be decoded, in the order given.
+    """
+
+    files: tuple[str, ...]
+    skipped: tuple[tuple[str, str], ...]
+
+    @property
+    def num_files(self) -> int:
+        """How many files were scanned."""
+        return len(self.files) + len(self.skipped)
+
+    @property
+    def num_skipped(self) -> int:
+        """How many files were skipped."""
+        return len(self.skipped)
+
+    def summary(self) -> str:
+        """One line per fact: counts, then the first few skipped files with their reasons."""
+        lines = [
+            f"{len(self.files)} usable images, {self.num_skipped} skipped of {self.num_files}."
+        ]
+        for path, reason in self.skipped[:NUM_SKIPPED_SHOWN]:
+            lines.append(f"  skipped {path}: {reason}")
+        if self.num_skipped > NUM_SKIPPED_SHOWN:
+            lines.append(f"  ... and {self.num_skipped - NUM_SKIPPED_SHOWN} more.")
+        return "\n".join(lines)
+
+
+def _decode_error(path: str) -> str:
+    """Why `decode_rgb` rejects a file: the first line of TensorFlow's message, cleaned."""
+    try:
+        decode_rgb(tf.io.read_file(path))
+    except (tf.errors.OpError, OSError) as error:
+        message = getattr(error, "message", None) or str(error)
+        message = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", message)
+        message = re.sub(r"\s*\[Op:\w+\].*", "", message, flags=re.DOTALL)
+        return message.strip().splitlines()[0] if message.strip() else type(error).__name__
+    return "failed in the scan but decoded when retried"
+
+
+def scan_images(files: Sequence[str], *, num_parallel_calls: int = tf.data.AUTOTUNE) -> ScanReport:
+    """Decodes every file once, in parallel, and sets aside those that fail.
+
+    Unreadable, truncated, zero-byte and mis-named files are skipped with a reason; everything
+    `decode_rgb` accepts is kept, including grayscale photos and tiny images.
+
+    Args:
+        files: image paths, e.g. from `list_image_files`.
+        num_parallel_calls: decode parallelism of the `tf.data` scan.
+
+    Returns:
+        A `ScanReport`; the report is also logged at INFO level (WARNING when files were skipped).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> (folder / "empty.jpg").write_bytes(b"")
+        0
+        >>> scan_images([str(folder / "empty.jpg")]).num_skipped
+        1
+    """
+    paths = [os.fspath(path) for path in files]
+    if not paths:
+        return ScanReport(files=(), skipped=())
+    dataset = tf.data.Dataset.from_tensor_slices((np.arange(len(paths)), paths))
+    dataset = dataset.map(
+        lambda index, path: (index, tf.shape(decode_rgb(tf.io.read_file(path)))[0]),
+        num_parallel_calls=num_parallel_calls,
+        deterministic=False,
+    )
+    dataset = dataset.ignore_errors().batch(1024)
+    decoded = np.zeros(len(paths), dtype=bool)
+    for indices, _ in dataset.as_numpy_iterator():
+        decoded[indices] = True
+    report = ScanReport(
+        files=tuple(path for path, ok in zip(paths, decoded, strict=True) if ok),
+        skipped=tuple(
+            (path, _decode_error(path)) for path, ok in zip(paths, decoded, strict=True) if not ok
+        ),
+    )
+    logger.log(logging.WARNING if report.num_skipped else logging.INFO, report.summary())
+    return report

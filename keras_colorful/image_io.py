@@ -1,0 +1,229 @@
+"""Images in and out of the Python API and the CLI: numpy RGB arrays, PIL images, files.
+
+- `to_rgb_array(image)`: a path, PIL image or numpy array to an RGB array `[H, W, 3]`, uint8 or
+  float32 in [0, 1], with a `ValueError`/`TypeError` naming the problem for anything else.
+- `read_image(path)`: a file to uint8 RGB (gray repeated, alpha dropped, EXIF rotation applied,
+  16-bit scaled to 8 bits).
+- `write_image(path, rgb)`: uint8 RGB to a file (PNG unless the name says otherwise).
+- `side_by_side(panels)`: a horizontal grid of images of one height.
+
+Pure numpy and Pillow: nothing here imports TensorFlow.
+
+Example:
+
+>>> import numpy as np
+>>> to_rgb_array(np.zeros((2, 3), "uint8")).shape
+(2, 3, 3)
+>>> side_by_side([np.zeros((2, 3, 3), "uint8")] * 2, gap=1).shape
+(2, 7, 3)
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Pixel modes Pillow uses for 16- and 32-bit gray images; values are scaled by 1/257 to 8 bits.
+_HIGH_DEPTH_GRAY_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+_UINT16_TO_UINT8 = 257.0
+# Channels accepted in `[H, W, C]` arrays: gray, RGB, RGBA (alpha dropped).
+_ACCEPTED_CHANNELS = (1, 3, 4)
+# Background of the gaps in `side_by_side` grids.
+GAP_VALUE = 255
+
+
+def _where(index: int | None) -> str:
+    """'image 3' for an element of a list, 'image' for a single input."""
+    return "image" if index is None else f"image {index}"
+
+
+def _pil_to_array(image: Image.Image) -> np.ndarray:
+    """A PIL image to uint8 RGB (or float32 RGB in [0, 1] for float "F" images)."""
+    image = ImageOps.exif_transpose(image)
+    if image.mode in _HIGH_DEPTH_GRAY_MODES:
+        gray = np.asarray(image, dtype=np.float64)
+        gray = np.clip(np.round(gray / _UINT16_TO_UINT8), 0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=-1)
+    if image.mode == "F":
+        return np.asarray(image, dtype=np.float32)
+    return np.asarray(image.convert("RGB"))
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Reads an image file as uint8 RGB `[H, W, 3]`.
+
+    Any format Pillow reads (JPEG, PNG, BMP, GIF: first frame, TIFF, WebP, ...). Gray is
+    repeated to three channels, alpha is dropped, palettes are expanded, the EXIF orientation is
+    applied, 16-bit gray is scaled to 8 bits (16-bit RGB PNGs are truncated by Pillow).
+
+    Args:
+        path: the file.
+
+    Returns:
+        uint8 `[H, W, 3]`.
+
+    Raises:
+        ValueError: the file does not exist or is not a readable image (the message names it).
+
+    Example:
+
+    >>> import tempfile, numpy as np
+    >>> path = tempfile.mkdtemp() + "/gray.png"
+    >>> Image.fromarray(np.full((4, 5), 7, "uint8")).save(path)
+    >>> read_image(path)[0, 0].tolist()
+    [7, 7, 7]
+    """
+    path = pathlib.Path(os.fspath(path)).expanduser()
+    if not path.is_file():
+        raise ValueError(f"No such image file: {str(path)!r}.")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            array = _pil_to_array(image)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise ValueError(f"Cannot read {str(path)!r} as an image: {error}") from error
+    if array.dtype != np.uint8:  # a float ("F") image: must hold values in [0, 1]
+        try:
+            array = to_rgb_array(array)
+        except ValueError as error:
+            raise ValueError(f"Cannot read {str(path)!r} as an image: {error}") from error
+        array = np.round(array * 255.0).astype(np.uint8)
+    return array
+
+
+def to_rgb_array(image, index: int | None = None) -> np.ndarray:
+    """Brings one image to an RGB array `[H, W, 3]`: uint8, or float32 with values in [0, 1].
+
+    Accepts a file path (str or path-like, see `read_image`), a PIL image, or a numpy array
+    `[H, W]` (gray), `[H, W, 1]` (gray), `[H, W, 3]` (RGB) or `[H, W, 4]` (RGBA, alpha dropped)
+    that is uint8 or floating point with every value in [0, 1]. Float arrays stay float (as
+    float32) so that no precision is lost before the Lab conversion.
+
+    Args:
+        image: the image.
+        index: its position in the caller's list, named in error messages (None: a single image).
+
+    Returns:
+        `[H, W, 3]` uint8 or float32 in [0, 1] (a view of the input when nothing changes).
+
+    Raises:
+        TypeError: an unsupported type or dtype.
+        ValueError: an unsupported shape, an empty image, float values outside [0, 1] or not
+            finite, a missing or unreadable file.
+
+    Example:
+
+    >>> import numpy as np
+    >>> to_rgb_array(np.ones((2, 2, 4), "float64")).dtype
+    dtype('float32')
+    >>> to_rgb_array(np.zeros((2, 2, 2), "uint8"), index=3)
+    Traceback (most recent call last):
+    ...
+    ValueError: image 3: expected [H, W], [H, W, 1], [H, W, 3] or [H, W, 4], got shape (2, 2, 2).
+    """
+    where = _where(index)
+    if isinstance(image, (str, os.PathLike)):
+        try:
+            return read_image(image)
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from error
+    if isinstance(image, Image.Image):
+        image = _pil_to_array(image)
+    if not isinstance(image, np.ndarray):
+        raise TypeError(
+            f"{where}: expected a file path, a PIL image or a numpy array, got "
+            f"{type(image).__name__}."
+        )
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.ndim != 3 or image.shape[-1] not in _ACCEPTED_CHANNELS:
+        raise ValueError(
+            f"{where}: expected [H, W], [H, W, 1], [H, W, 3] or [H, W, 4], got shape "
+            f"{image.shape}."
+        )
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"{where}: empty image of shape {image.shape}.")
+    if image.dtype == np.uint8:
+        pass
+    elif np.issubdtype(image.dtype, np.floating):
+        image = image.astype(np.float32, copy=False)
+        low, high = float(np.min(image)), float(np.max(image))
+        if not (np.isfinite(low) and np.isfinite(high)):
+            raise ValueError(f"{where}: float image has NaN or infinite values.")
+        if low < 0.0 or high > 1.0:
+            raise ValueError(
+                f"{where}: float images must have values in [0, 1], got [{low:g}, {high:g}]."
+            )
+    else:
+        raise TypeError(
+            f"{where}: dtype {image.dtype} is not supported; use uint8 or float in [0, 1]."
+        )
+    if image.shape[-1] == 1:
+        return np.repeat(image, 3, axis=-1)
+    return image[..., :3]
+
+
+def write_image(path: str | os.PathLike, rgb: np.ndarray) -> pathlib.Path:
+    """Writes uint8 RGB `[H, W, 3]` to `path` (format from the extension), creating folders.
+
+    Args:
+        path: output file, e.g. "out/photo.png".
+        rgb: uint8 `[H, W, 3]`.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: `rgb` is not uint8 `[H, W, 3]`.
+
+    Example:
+
+    >>> import tempfile, numpy as np
+    >>> write_image(tempfile.mkdtemp() + "/a/b.png", np.zeros((2, 2, 3), "uint8")).name
+    'b.png'
+    """
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[-1] != 3:
+        raise ValueError(f"Expected uint8 [H, W, 3], got {rgb.dtype} {rgb.shape}.")
+    path = pathlib.Path(os.fspath(path)).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rgb, "RGB").save(path)
+    return path
+
+
+def side_by_side(panels: Sequence[np.ndarray], gap: int = 8) -> np.ndarray:
+    """Puts uint8 RGB images of one height next to each other, `gap` white columns apart.
+
+    Args:
+        panels: uint8 `[H, W_i, 3]` images, all of the same height H.
+        gap: width of the white separator between panels.
+
+    Returns:
+        uint8 `[H, sum(W_i) + gap * (len(panels) - 1), 3]`.
+
+    Raises:
+        ValueError: no panels, or panels that are not uint8 RGB of one height.
+
+    Example:
+
+    >>> import numpy as np
+    >>> side_by_side([np.zeros((4, 2, 3), "uint8"), np.zeros((4, 3, 3), "uint8")], gap=2).shape
+    (4, 7, 3)
+    """
+    if not panels:
+        raise ValueError("side_by_side needs at least one panel.")
+    height = panels[0].shape[0]
+    for i, panel in enumerate(panels):
+        if panel.dtype != np.uint8 or panel.ndim != 3 or panel.shape[-1] != 3:
+            raise ValueError(f"Panel {i}: expected uint8 [H, W, 3], got {panel.dtype} {panel.shape}.")
+        if panel.shape[0] != height:
+            raise ValueError(f"Panel {i} has height {panel.shape[0]}, panel 0 has {height}.")
+    separator = np.full((height, gap, 3), GAP_VALUE, dtype=np.uint8)
+    columns = [panels[0]]
+    for panel in panels[1:]:
+        columns += [separator, panel]
+    return np.concatenate(columns, axis=1)

@@ -1,0 +1,215 @@
+"""`Colorizer`: colorize photos (paths, PIL images, numpy arrays) at their own resolution.
+
+For every image: L at full resolution (`processing.lightness`); L resized to the network size
+(`postprocess.preprocess_l`, 256x256 by default as the release's demo); images with the same
+network size are batched through the network and decoded with the annealed mean
+(`export.serving_fn.predict_ab`); ab is upsampled x4, then to the image's size, joined with the
+ORIGINAL L and converted to RGB (`processing.reconstruct_uint8`). Only the network-size L goes
+through the network, so memory grows with the batch at the network size plus ONE full-resolution
+image at a time.
+
+Example:
+
+>>> import numpy as np
+>>> from keras_colorful import models
+>>> colorizer = Colorizer(models.build_model("tiny"), network_size=32)
+>>> colorizer.colorize(np.zeros((30, 41), "uint8")).shape
+(30, 41, 3)
+>>> [image.shape for image in colorizer.colorize([np.ones((9, 5, 3)), np.zeros((4, 4))])]
+[(9, 5, 3), (4, 4, 3)]
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pathlib
+
+import keras
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from keras_colorful import constants, image_io, postprocess
+from keras_colorful.export import serving_fn
+from keras_colorful.inference import processing
+
+# Default network input size: the release's demo resized every image to 256x256.
+DEFAULT_NETWORK_SIZE = postprocess.DEMO_NETWORK_SIZE
+DEFAULT_BATCH_SIZE = 8
+
+_SINGLE_IMAGE_TYPES = (str, os.PathLike, np.ndarray, Image.Image)
+
+
+class _KerasPredictor:
+    """L at the network size to ab at the network size, with a Keras logits network."""
+
+    def __init__(self, net: keras.Model):
+        self.net = net
+
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([None, None, None, 1], tf.float32),
+                tf.TensorSpec([], tf.float32),
+            ]
+        )
+        def predict(l_network, temperature):
+            ab_quarter = serving_fn.predict_ab(net, l_network, temperature)
+            size = tf.shape(ab_quarter)[1:3] * constants.AB_SUBSAMPLE
+            return postprocess.upsample_ab(ab_quarter, size)
+
+        self._predict = predict
+
+    def __call__(self, l_network: np.ndarray, temperature: float) -> np.ndarray:
+        return self._predict(tf.constant(l_network), tf.constant(temperature, tf.float32)).numpy()
+
+
+def _check_temperature(temperature) -> float:
+    try:
+        temperature = float(temperature)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"temperature must be a number, got {temperature!r}.") from error
+    if not (math.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be a finite number > 0, got {temperature}.")
+    return temperature
+
+
+class Colorizer:
+    """Colorizes images with a trained network: L from the input, ab predicted.
+
+    Usually made by `keras_colorful.load()`. Output images have the input's full resolution;
+    inputs of different sizes can be mixed in one call.
+
+    Args:
+        model: the logits network (`models.build_model`, or a `.keras` file from
+            `scripts/train.py` loaded with `keras.models.load_model`), or any callable mapping L
+            at the network size float32 `[N, h, w, 1]` and a float temperature to ab at the
+            same size `[N, h, w, 2]` as numpy (what `load` builds for SavedModels).
+        network_size: the size the network runs at: an int (square; default 256 as the
+            release's demo), a (height, width) pair, or None for each image's own size rounded
+            to a multiple of 8 (slower, more detail; memory then grows with the image).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_colorful import models
+    >>> colorizer = Colorizer(models.build_model("tiny"), network_size=(16, 24))
+    >>> colorizer.colorize(np.full((20, 30, 3), 0.5), temperature=1.0).dtype
+    dtype('uint8')
+    """
+
+    def __init__(self, model, network_size=DEFAULT_NETWORK_SIZE):
+        if network_size is not None:
+            network_size = postprocess.network_size_for(1, 1, network_size)
+        self.network_size = network_size
+        self.model = model
+        if isinstance(model, keras.Model):
+            self._predict = _KerasPredictor(model)
+        elif callable(model):
+            self._predict = model
+        else:
+            raise TypeError(f"model must be a keras.Model or a callable, got {type(model).__name__}.")
+
+    def __repr__(self) -> str:
+        name = getattr(self.model, "name", type(self.model).__name__)
+        return f"Colorizer(model={name!r}, network_size={self.network_size})"
+
+    def colorize(
+        self,
+        images,
+        temperature: float = constants.ANNEALED_MEAN_TEMPERATURE,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ):
+        """Colorizes one image or a list of images.
+
+        Args:
+            images: one image or a list of images, each a file path (str or path-like), a PIL
+                image, or a numpy array `[H, W]` / `[H, W, 1]` (gray), `[H, W, 3]` (RGB) or
+                `[H, W, 4]` (RGBA, alpha ignored), uint8 or float with values in [0, 1]. Only
+                the lightness of colour inputs is used.
+            temperature: annealed-mean temperature T > 0: lower is more saturated, 1 is the
+                plain mean; the paper's 0.38 by default.
+            batch_size: images per network call.
+
+        Returns:
+            For one image, uint8 RGB `[H, W, 3]` at its resolution; for a list, a list of those.
+
+        Raises:
+            TypeError: an unsupported image type or dtype (the message names the image's index).
+            ValueError: an unsupported shape, float values outside [0, 1], a missing or
+                unreadable file, a temperature <= 0 or a batch size < 1.
+
+        Example:
+
+        >>> import numpy as np
+        >>> from keras_colorful import models
+        >>> colorizer = Colorizer(models.build_model("tiny"), network_size=16)
+        >>> len(colorizer.colorize([np.zeros((8, 8), "uint8")] * 3, batch_size=2))
+        3
+        """
+        temperature = _check_temperature(temperature)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}.")
+        single = isinstance(images, _SINGLE_IMAGE_TYPES)
+        items = [images] if single else list(images)
+        results: list[np.ndarray | None] = [None] * len(items)
+        # Network size -> [(index, full-resolution L)] waiting for a full batch.
+        pending: dict[tuple[int, int], list[tuple[int, np.ndarray]]] = {}
+        for index, item in enumerate(items):
+            rgb = image_io.to_rgb_array(item, index=None if single else index)
+            l_full = processing.lightness(rgb)
+            del rgb
+            size = postprocess.network_size_for(*l_full.shape[:2], self.network_size)
+            group = pending.setdefault(size, [])
+            group.append((index, l_full))
+            if len(group) == batch_size:
+                self._colorize_group(pending.pop(size), size, temperature, results)
+        for size, group in pending.items():
+            self._colorize_group(group, size, temperature, results)
+        return results[0] if single else results
+
+    def _colorize_group(self, group, size, temperature, results) -> None:
+        """Runs images of one network size through the network and fills in `results`."""
+        l_network = np.concatenate(
+            [postprocess.preprocess_l(l_full[np.newaxis], size).numpy() for _, l_full in group]
+        )
+        ab_network = self._predict(l_network, temperature)
+        for (index, l_full), ab in zip(group, ab_network, strict=True):
+            results[index] = processing.reconstruct_uint8(l_full, ab)
+
+    def colorize_file(
+        self,
+        path: str | os.PathLike,
+        output_path: str | os.PathLike,
+        side_by_side: bool = False,
+        temperature: float = constants.ANNEALED_MEAN_TEMPERATURE,
+    ) -> pathlib.Path:
+        """Colorizes an image file and writes the result (folders are created).
+
+        Args:
+            path: the input image file.
+            output_path: where to write (format from the extension; PNG is lossless).
+            side_by_side: write gray | colorized (| original, if it had colour) instead.
+            temperature: annealed-mean temperature.
+
+        Returns:
+            The path written.
+
+        Raises:
+            ValueError: a missing or unreadable input file.
+
+        Example:
+
+        >>> import tempfile, numpy as np
+        >>> from keras_colorful import models
+        >>> folder = tempfile.mkdtemp()
+        >>> _ = image_io.write_image(folder + "/in.png", np.zeros((8, 8, 3), "uint8"))
+        >>> colorizer = Colorizer(models.build_model("tiny"), network_size=16)
+        >>> colorizer.colorize_file(folder + "/in.png", folder + "/out.png").name
+        'out.png'
+        """
+        original = image_io.read_image(path)
+        colorized = self.colorize(original, temperature=temperature)
+        if side_by_side:
+            colorized = processing.comparison_grid(original, colorized)
+        return image_io.write_image(output_path, colorized)

@@ -1,0 +1,135 @@
+"""The class-rebalanced soft cross-entropy of the paper, as a Keras "endpoint" loss layer.
+
+The layer sits inside the training model: it takes the network's logits and the ground-truth ab of
+the crop (full resolution), builds the targets on the device and calls `add_loss`:
+
+1. ab is subsampled by 4, every 4th pixel from the top-left (the release's data layer);
+2. soft-encoded over the 313 bins (10 nearest neighbours, Gaussian sigma 5);
+3. each pixel is weighted by the rebalancing weight of its soft target's argmax bin;
+4. gray images (|a|, |b| never above 5 after subsampling) get weight 0;
+5. loss = sum over pixels and classes of the weighted cross-entropy, divided by the batch size.
+
+The unweighted value (what the release reported: ~1.88 nats per output pixel for the released
+model on ImageNet) is tracked as the metric `unweighted_loss` (same normalisation).
+
+Example:
+>>> import numpy as np
+>>> from keras_colorful import bins, losses
+>>> layer = losses.RebalancedSoftCrossEntropy(prior=bins.default_prior())
+>>> logits = np.zeros((2, 4, 4, 313), "float32")
+>>> ab = np.random.default_rng(0).uniform(-60, 60, (2, 16, 16, 2)).astype("float32")
+>>> out = layer(logits, ab)  # returns the logits unchanged, records the loss
+>>> float(layer.losses[0]) > 0
+True
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_colorful import bins, constants
+
+
+def subsample_ab(ab: tf.Tensor, factor: int = constants.AB_SUBSAMPLE) -> tf.Tensor:
+    """Every `factor`-th ab pixel from the top-left, as the release's data layer did."""
+    return ab[:, ::factor, ::factor, :]
+
+
+def soft_cross_entropy(logits: tf.Tensor, soft_targets: tf.Tensor) -> tf.Tensor:
+    """Per-pixel cross-entropy -sum_q t_q log softmax(logits)_q, computed in float32."""
+    log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1)
+    return -tf.reduce_sum(soft_targets * log_probs, axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="keras_colorful")
+class RebalancedSoftCrossEntropy(keras.layers.Layer):
+    """Adds the class-rebalanced soft cross-entropy of (logits, ab) to the model's losses.
+
+    Args:
+        prior: (313,) empirical probability of each ab bin (`bins.default_prior()`, the ImageNet
+            prior, or one from `scripts/compute_prior.py`). None means the default.
+        rebalance_lambda: mixing of the prior with the uniform distribution (paper Eq. 4).
+        num_neighbors: bins per pixel in the soft encoding (release: 10).
+        sigma: Gaussian width of the soft encoding, in ab units.
+        gray_threshold: images whose subsampled |a|, |b| never exceed it get zero weight.
+        subsample: ab subsampling factor, the logits' stride relative to the input.
+
+    Call args:
+        logits: [N, h, w, 313] network output.
+        ab: [N, H, W, 2] ground-truth ab at the crop's resolution, H = subsample * h.
+
+    Returns:
+        The logits, unchanged (so that the layer can be an endpoint of a functional model).
+    """
+
+    def __init__(
+        self,
+        prior=None,
+        rebalance_lambda: float = constants.REBALANCE_LAMBDA,
+        num_neighbors: int = constants.SOFT_ENCODE_NEIGHBORS,
+        sigma: float = constants.SOFT_ENCODE_SIGMA,
+        gray_threshold: float = constants.GRAY_THRESHOLD,
+        subsample: int = constants.AB_SUBSAMPLE,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        prior = bins.default_prior() if prior is None else np.asarray(prior, dtype=np.float64)
+        if prior.shape != (constants.NUM_BINS,):
+            raise ValueError(
+                f"prior must have shape ({constants.NUM_BINS},), got {prior.shape}."
+            )
+        if num_neighbors < 1 or num_neighbors > constants.NUM_BINS:
+            raise ValueError(f"num_neighbors must be in [1, 313], got {num_neighbors}.")
+        if subsample < 1:
+            raise ValueError(f"subsample must be >= 1, got {subsample}.")
+        self.prior = prior
+        self.rebalance_lambda = float(rebalance_lambda)
+        self.num_neighbors = int(num_neighbors)
+        self.sigma = float(sigma)
+        self.gray_threshold = float(gray_threshold)
+        self.subsample = int(subsample)
+        self._class_weights = bins.class_weights(prior, self.rebalance_lambda).astype(np.float32)
+        self.unweighted_loss_tracker = keras.metrics.Mean(name="unweighted_loss")
+
+    def compute_losses(self, logits, ab):
+        """(weighted, unweighted) losses: sums over pixels and classes, divided by the batch."""
+        ab = subsample_ab(tf.cast(ab, tf.float32), self.subsample)
+        ab = ab[:, : tf.shape(logits)[1], : tf.shape(logits)[2], :]
+        soft_targets = bins.soft_encode(ab, num_neighbors=self.num_neighbors, sigma=self.sigma)
+        cross_entropy = soft_cross_entropy(logits, soft_targets)
+        pixel_weights = tf.gather(
+            tf.constant(self._class_weights), tf.argmax(soft_targets, axis=-1, output_type=tf.int32)
+        )
+        image_weights = bins.non_gray_mask(ab, threshold=self.gray_threshold)
+        pixel_weights = pixel_weights * image_weights[:, None, None]
+        batch_size = tf.cast(tf.shape(logits)[0], tf.float32)
+        weighted = tf.reduce_sum(cross_entropy * pixel_weights) / batch_size
+        unweighted = tf.reduce_sum(cross_entropy) / batch_size
+        return weighted, unweighted
+
+    def call(self, logits, ab):
+        weighted, unweighted = self.compute_losses(logits, ab)
+        # Keras sums the per-replica losses' gradients across replicas: scale like Keras' own
+        # losses do (keras.src.losses.loss.scale_loss_for_distribution) so that the gradient is
+        # that of the loss over the global batch; Keras un-scales it again for display.
+        num_replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        self.add_loss(weighted / float(num_replicas))
+        self.unweighted_loss_tracker.update_state(unweighted)
+        return logits
+
+    def compute_output_shape(self, logits_shape, ab_shape):
+        return logits_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            prior=self.prior.tolist(),
+            rebalance_lambda=self.rebalance_lambda,
+            num_neighbors=self.num_neighbors,
+            sigma=self.sigma,
+            gray_threshold=self.gray_threshold,
+            subsample=self.subsample,
+        )
+        return config

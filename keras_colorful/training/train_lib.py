@@ -1,0 +1,153 @@
+"""`train_and_evaluate(config)`: the whole training run, resumable after a kill.
+
+- Runs under a `tf.distribute` strategy (MirroredStrategy over all visible GPUs, one CPU device
+  when there is none); `batch_size` is global.
+- Checkpoints (model, optimiser, step) every `checkpoint_every` steps with
+  `tf.train.CheckpointManager`; a restarted run restores the latest one and continues to
+  `train_steps`. The data order is reseeded from (seed, step) on resume so that a resumed run does
+  not replay the images it has already seen (Keras owns the tf.data iterator, whose exact position
+  is not checkpointed).
+- Writes `config.json`, TensorBoard logs (`logs/`), and at the end the network as `model.keras`.
+
+Example (a 2-step demo run on generated photos):
+>>> import tempfile
+>>> from keras_colorful.training import config, train_lib
+>>> run = config.TrainingConfig(model_dir=tempfile.mkdtemp(), preset="tiny", batch_size=2,
+...                             train_steps=2, crop_size=32, resize_shorter_to=40, demo=True)
+>>> result = train_lib.train_and_evaluate(run, verbose=0)
+>>> result["step"]
+2
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_colorful import data_files, dataset, models
+from keras_colorful.training import callbacks, config as config_lib, demo_data, optimizer
+from keras_colorful.training import training_model
+
+MODEL_FILENAME = "model.keras"
+DEMO_PHOTOS = 64
+
+log = logging.getLogger(__name__)
+
+
+def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
+    """"auto"/"mirrored": MirroredStrategy over the visible GPUs (or the CPU); "one_device"."""
+    if name in ("auto", "mirrored"):
+        return tf.distribute.MirroredStrategy()
+    if name == "one_device":
+        gpus = tf.config.list_logical_devices("GPU")
+        return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
+    raise ValueError(f"Unknown strategy {name!r}.")
+
+
+def load_prior(path: str | None) -> np.ndarray | None:
+    """The (313,) prior saved by `scripts/compute_prior.py`, or None for the default."""
+    if path is None:
+        return None
+    if not os.path.exists(path):
+        raise ValueError(f"--prior file not found: {path}")
+    return np.load(path)
+
+
+def resolve_data(config: config_lib.TrainingConfig) -> config_lib.TrainingConfig:
+    """Fills in the demo data folder when no data_dir is given."""
+    if config.data_dir is not None:
+        return config
+    demo_dir = os.path.join(config.model_dir, "demo_photos")
+    demo_data.write_demo_photos(demo_dir, count=DEMO_PHOTOS, seed=config.seed)
+    log.warning(
+        "No data_dir given: this is a DEMO run on %d generated photos in %s. "
+        "Pass --data_dir to train on your own photos.", DEMO_PHOTOS, demo_dir)
+    import dataclasses
+
+    return dataclasses.replace(config, data_dir=demo_dir, demo=True)
+
+
+def train_and_evaluate(config: config_lib.TrainingConfig, strategy=None, verbose="auto") -> dict:
+    """Trains (or resumes) the run described by `config`. Returns a summary dict.
+
+    Args:
+        config: the run. `config.json` is written to `config.model_dir`.
+        strategy: a `tf.distribute.Strategy`; None builds one from `config.strategy`.
+        verbose: Keras `fit` verbosity (1 = progress bar with ETA).
+
+    Returns:
+        {"step", "resumed_from", "loss", "unweighted_loss", "images_per_second",
+         "model_path", "data"} where "data" is the pipeline's report (files, skipped files).
+    """
+    config = resolve_data(config)
+    os.makedirs(config.model_dir, exist_ok=True)
+    config.write_json()
+    keras.utils.set_random_seed(config.seed)
+    if config.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    strategy = strategy or make_strategy(config.strategy)
+    prior = load_prior(config.prior)
+
+    report = data_files.scan_images(data_files.list_image_files(config.data_dir))
+    files = list(report.files)
+    if not files:
+        raise ValueError(f"None of the image files in {config.data_dir!r} could be decoded.")
+    with strategy.scope():
+        net = models.build_model(config.preset)
+        trainer = training_model.build_training_model(net, prior=prior)
+        adam = optimizer.build_optimizer(
+            learning_rate=config.learning_rate, lr_decay_factor=config.lr_decay_factor,
+            lr_decay_steps=config.lr_decay_steps, weight_decay=config.weight_decay,
+            beta_1=config.beta_1, beta_2=config.beta_2, epsilon=config.epsilon)
+        trainer.compile(optimizer=adam, jit_compile=config.jit_compile)
+        adam.build(trainer.trainable_variables)
+        checkpoint = tf.train.Checkpoint(model=trainer, optimizer=adam)
+        manager = tf.train.CheckpointManager(
+            checkpoint, os.path.join(config.model_dir, "checkpoints"),
+            max_to_keep=config.keep_checkpoints)
+        if manager.latest_checkpoint:
+            checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    start_step = int(adam.iterations.numpy())
+    if start_step:
+        log.warning("Resuming from %s at step %d.", manager.latest_checkpoint, start_step)
+    if start_step >= config.train_steps:
+        log.warning("Already trained %d >= %d steps.", start_step, config.train_steps)
+
+    train_data = dataset.make_dataset(
+        files, batch_size=config.batch_size, crop_size=config.crop_size, training=True,
+        resize_shorter_to=config.resize_shorter_to, seed=config.seed + start_step, scan=False)
+    eval_rgb = dataset.make_eval_batch(
+        config.eval_dir or files, config.num_summary_images, config.crop_size)
+    steps_per_epoch = min(config.checkpoint_every, config.train_steps)
+    summaries = callbacks.TrainingSummaries(
+        os.path.join(config.model_dir, "logs"), adam, config.batch_size, net=net,
+        eval_rgb=eval_rgb, log_every=min(10, steps_per_epoch),
+        image_every=config.image_summary_every)
+    history = trainer.fit(
+        train_data,
+        epochs=math.ceil(config.train_steps / steps_per_epoch),
+        initial_epoch=start_step // steps_per_epoch,
+        steps_per_epoch=steps_per_epoch,
+        callbacks=[callbacks.StopAtStep(adam, config.train_steps),
+                   callbacks.CheckpointEveryEpoch(manager, adam), summaries],
+        verbose=verbose,
+    ) if start_step < config.train_steps else None
+
+    model_path = os.path.join(config.model_dir, MODEL_FILENAME)
+    net.save(model_path)
+    last = {k: float(v[-1]) for k, v in history.history.items()} if history else {}
+    return {
+        "step": int(adam.iterations.numpy()),
+        "resumed_from": start_step,
+        "loss": last.get("loss"),
+        "unweighted_loss": last.get("unweighted_loss"),
+        "images_per_second": summaries.images_per_second,
+        "model_path": model_path,
+        "data": {"num_files": report.num_files, "num_skipped": report.num_skipped,
+                 "skipped": [path for path, _ in report.skipped[:5]]},
+    }

@@ -1,0 +1,448 @@
+"""The authors' released ECCV16 weights: download, checksum, and exact conversion to Keras.
+
+The release, `colorization_release_v2-9b330a0b.pth` (the PyTorch port of the Caffe model, BSD-2-
+Clause), is the state dict of the authors' `ECCVGenerator`, which maps onto the "eccv16" preset
+of `models.ColorizationNet` layer by layer:
+
+| PyTorch key | shape | Keras layer, weight |
+|---|---|---|
+| `model{b}.{j}.weight`, `.bias` (Conv2d) | (out, in, kh, kw) | `model{b}_conv{j}` kernel (kh, kw, in, out) |
+| `model8.0.weight`, `.bias` (ConvTranspose2d) | (in, out, kh, kw) | `model8_convT0` kernel (kh, kw, out, in) |
+| `model{b}.{2 depth}.` weight, bias, running_mean, running_var | (C,) | `model{b}_bn` gamma, beta, moving mean, moving variance |
+| `model8.6` (the 313 logits) | (313, 256, 1, 1) | `model8_conv6`, times `LOGIT_SCALE` (below) |
+| `model_out.weight` | (2, 313, 1, 1) | none: the bin centres / 110, checked, then `AnnealedMean` |
+
+Both kernels are plain transposes (no spatial flip): Keras' `Conv2DTranspose` kernel is indexed
+like PyTorch's. `num_batches_tracked` is dropped (eval-mode BatchNorm ignores it).
+
+Temperature folding. The release computes ab = 110 * model_out(softmax(z)) = sum_q softmax(z)_q
+c_q over the bin centres c_q, its logits z having the paper's annealing (the Caffe model's x2.606,
+1 / 0.3838) folded in. Our decode is sum_q softmax(y / T)_q c_q with the package-wide default
+T = `constants.ANNEALED_MEAN_TEMPERATURE` = 0.38 (`Colorizer`, exports, the CLI). The converter
+stores y = 0.38 z (`LOGIT_SCALE`), so that at the default temperature softmax(y / 0.38) =
+softmax(z): the released forward pass exactly, with no per-model default temperature anywhere.
+Other temperatures keep their meaning: y = z / 2.606 * 0.990 is the network's un-annealed
+logits to 1% (0.38 x 2.606 = 0.990), so T = 1 gives the plain mean as for our own models.
+
+Downloads (`released_weights_path`) go through `keras.utils.get_file` into
+`$KERAS_HOME/keras_colorful` (default `~/.keras/keras_colorful`) and are checked against the
+sha256 prefix in the file name (as `torch.hub` does). `released_network` caches the converted
+model there as a `.keras` file keyed by the `.pth` file's sha256, so that later loads need
+neither the conversion nor torch. Converting needs torch (`pip install keras-colorful[convert]`);
+it is imported only when a `.pth` file is read.
+
+Example:
+
+>>> import numpy as np
+>>> from keras_colorful import models
+>>> state_dict = {}
+>>> for layer in models.build_model("eccv16").layers:
+...     for key, value in zip(torch_keys(layer), layer.get_weights()):
+...         state_dict[key] = np.transpose(value, (3, 2, 0, 1)) if value.ndim == 4 else value
+>>> net = convert_state_dict(state_dict)
+>>> net.name, net.count_params()
+('eccv16', 32250473)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pathlib
+import re
+import tempfile
+import warnings
+
+import keras
+import numpy as np
+
+from keras_colorful import bins, constants, models
+
+# The authors' release (https://github.com/richzhang/colorization, BSD-2-Clause).
+RELEASED_FILE_NAME = "colorization_release_v2-9b330a0b.pth"
+RELEASED_URL = f"https://colorizers.s3.us-east-2.amazonaws.com/{RELEASED_FILE_NAME}"
+# First 8 hex digits of the file's sha256 (the torch.hub naming convention).
+RELEASED_SHA256_PREFIX = "9b330a0b"
+# Cache folder under $KERAS_HOME (default ~/.keras), as keras.utils.get_file's cache_subdir.
+CACHE_SUBDIR = "keras_colorful"
+# The converted logits are the release's times this (see the module docstring), so that the
+# package's default annealed-mean temperature reproduces the released forward pass exactly.
+LOGIT_SCALE = constants.ANNEALED_MEAN_TEMPERATURE
+# The Keras preset of the released network and the name of the converted model.
+PRESET = "eccv16"
+# Bumped whenever the conversion changes, so that stale cached conversions are not used.
+CONVERSION_VERSION = 1
+# model_out.weight must equal the bin centres / 110 to this (0.011 ab units); the decode uses
+# `bins.ab_bin_centers()` instead, so a different bin order or scale would give wrong colours.
+MODEL_OUT_TOLERANCE = 1e-4
+
+_MODEL_OUT_KEY = "model_out.weight"
+_IGNORED_SUFFIX = ".num_batches_tracked"
+_LAYER_NAME = re.compile(r"model(\d+)_(conv|convT|bn)(\d*)")
+_HASH_CHUNK = 1 << 20
+
+
+def torch_keys(layer: keras.layers.Layer, block_depths=None) -> list[str]:
+    """The PyTorch state-dict keys of a `ColorizationNet` layer's weights, in Keras' order.
+
+    Args:
+        layer: a layer of a `ColorizationNet` (a conv, transposed conv or BatchNorm named
+            `model{b}_conv{j}`, `model8_convT0` or `model{b}_bn`), or any other layer.
+        block_depths: convs per block; default the "eccv16" preset's (needed for BatchNorm,
+            which sits at index 2 * depth of its block's `nn.Sequential`).
+
+    Returns:
+        The keys (e.g. ["model1.0.weight", "model1.0.bias"]), [] for layers without weights.
+
+    Raises:
+        ValueError: a layer with weights whose name is not of the network.
+
+    Example:
+
+    >>> from keras_colorful import models
+    >>> torch_keys(models.build_model("eccv16").get_layer("model1_bn"))
+    ['model1.4.weight', 'model1.4.bias', 'model1.4.running_mean', 'model1.4.running_var']
+    """
+    if not layer.weights:
+        return []
+    if block_depths is None:
+        block_depths = models.PRESETS[PRESET]["block_depths"]
+    match = _LAYER_NAME.fullmatch(layer.name)
+    if match is None:
+        raise ValueError(f"Layer {layer.name!r} is not a layer of the ECCV16 network.")
+    block, kind, index = int(match[1]), match[2], match[3]
+    if kind == "bn":
+        prefix = f"model{block}.{2 * block_depths[block - 1]}"
+        return [f"{prefix}.{name}" for name in ("weight", "bias", "running_mean", "running_var")]
+    prefix = f"model{block}.{int(index)}"
+    return [f"{prefix}.weight", f"{prefix}.bias"]
+
+
+def _to_numpy(value) -> np.ndarray:
+    """A torch tensor or array-like to a float64 numpy array."""
+    if hasattr(value, "detach"):  # a torch tensor; torch itself is not imported here
+        value = value.detach().cpu().double().numpy()
+    return np.asarray(value, dtype=np.float64)
+
+
+def _to_keras_layout(key: str, value: np.ndarray, expected_shape) -> np.ndarray:
+    """PyTorch (out, in, kh, kw) / (in, out, kh, kw) kernels to Keras (kh, kw, in|out, out|in)."""
+    if value.ndim == 4:
+        value = np.transpose(value, (2, 3, 1, 0))
+    if value.shape != tuple(expected_shape):
+        raise ValueError(
+            f"State dict entry {key!r} has shape {value.shape} in Keras layout, the ECCV16 "
+            f"network needs {tuple(expected_shape)}: this is not the released ECCV16 model."
+        )
+    return value
+
+
+def check_model_out(model_out) -> float:
+    """Checks the release's fixed 313 -> 2 conv against `bins.ab_bin_centers() / 110`.
+
+    Args:
+        model_out: `model_out.weight`, shape (2, 313, 1, 1) (or (2, 313)).
+
+    Returns:
+        The largest absolute difference (in units of ab / 110).
+
+    Raises:
+        ValueError: a wrong shape, or a difference above `MODEL_OUT_TOLERANCE` (a different bin
+            order or scale, which the conversion cannot reproduce).
+
+    Example:
+
+    >>> check_model_out(bins.ab_bin_centers().T / 110.0) < 1e-7  # float32 rounding
+    True
+    """
+    model_out = _to_numpy(model_out)
+    if model_out.size != 2 * constants.NUM_BINS:
+        raise ValueError(f"{_MODEL_OUT_KEY} has shape {model_out.shape}, expected (2, 313, 1, 1).")
+    expected = bins.ab_bin_centers().T.astype(np.float64) / constants.AB_SCALE
+    difference = float(np.max(np.abs(model_out.reshape(2, constants.NUM_BINS) - expected)))
+    if not difference <= MODEL_OUT_TOLERANCE:
+        raise ValueError(
+            f"{_MODEL_OUT_KEY} differs from the bin centres / {constants.AB_SCALE:g} by up to "
+            f"{difference:.3g} (tolerance {MODEL_OUT_TOLERANCE:g}): the file's bins are not "
+            "pts_in_hull.npy in its order, and the converted model would decode wrong colours."
+        )
+    return difference
+
+
+def convert_state_dict(state_dict) -> models.ColorizationNet:
+    """Converts the release's state dict into the Keras "eccv16" network (temperature folded).
+
+    Args:
+        state_dict: mapping from the release's keys to torch tensors or numpy arrays (what
+            `torch.load` gives for `colorization_release_v2-9b330a0b.pth`).
+
+    Returns:
+        A `ColorizationNet` named "eccv16" whose logits are the release's times `LOGIT_SCALE`:
+        decoded at the default temperature 0.38 it gives the released model's ab.
+
+    Raises:
+        ValueError: missing, unexpected or wrongly shaped entries, or a `model_out.weight`
+            that is not the bin centres / 110.
+
+    Example:
+
+    >>> convert_state_dict({"model1.0.weight": np.zeros((64, 1, 3, 3))})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: The state dict lacks 53 entries of the ECCV16 network, e.g. ['model1.0.bias', ...
+    """
+    state_dict = dict(state_dict)
+    net = models.build_model(PRESET, name=PRESET)
+    logits_layer = net.layers[-1]
+    assignments = []
+    missing = []
+    for layer in net.layers:
+        keys = torch_keys(layer, net.block_depths)
+        missing += [key for key in keys if key not in state_dict]
+        assignments.append((layer, keys))
+    if missing:
+        raise ValueError(
+            f"The state dict lacks {len(missing)} entries of the ECCV16 network, e.g. "
+            f"{missing[:3]}: this is not the released ECCV16 model (keys start with "
+            f"{sorted(state_dict)[:3]})."
+        )
+    used = {key for _, keys in assignments for key in keys} | {_MODEL_OUT_KEY}
+    unexpected = sorted(
+        key for key in state_dict if key not in used and not key.endswith(_IGNORED_SUFFIX)
+    )
+    if unexpected:
+        raise ValueError(
+            f"The state dict has {len(unexpected)} entries the ECCV16 network does not, e.g. "
+            f"{unexpected[:3]}: this is not the released ECCV16 model."
+        )
+    if _MODEL_OUT_KEY in state_dict:
+        check_model_out(state_dict[_MODEL_OUT_KEY])
+    for layer, keys in assignments:
+        if not keys:
+            continue
+        values = [
+            _to_keras_layout(key, _to_numpy(state_dict[key]), weight.shape)
+            for key, weight in zip(keys, layer.weights, strict=True)
+        ]
+        if layer is logits_layer:
+            values = [value * LOGIT_SCALE for value in values]
+        layer.set_weights([value.astype(np.float32) for value in values])
+    return net
+
+
+def load_state_dict(pth_path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Reads a PyTorch `.pth` state dict (needs torch; only tensors are unpickled).
+
+    Args:
+        pth_path: the file.
+
+    Returns:
+        The state dict with numpy float64 values.
+
+    Raises:
+        ImportError: torch is not installed (the message says how to install it).
+        ValueError: the file is missing or is not a state dict of tensors.
+    """
+    path = pathlib.Path(os.fspath(pth_path)).expanduser()
+    if not path.is_file():
+        raise ValueError(f"No such weights file: {str(path)!r}.")
+    try:
+        import torch
+    except ImportError as error:
+        raise ImportError(
+            f"Reading the PyTorch file {str(path)!r} needs torch: `pip install "
+            "keras-colorful[convert]` (or `pip install torch`). Alternatively convert it once "
+            "where torch is installed with `python scripts/convert_official_weights.py "
+            "--pth=... --output=eccv16.keras` and load the .keras file."
+        ) from error
+    try:
+        state_dict = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many kinds for foreign or broken files
+        raise ValueError(f"Cannot read {str(path)!r} as a PyTorch state dict: {error}") from error
+    if not isinstance(state_dict, dict):
+        raise ValueError(f"{str(path)!r} holds a {type(state_dict).__name__}, not a state dict.")
+    return {key: _to_numpy(value) for key, value in state_dict.items()}
+
+
+def convert_pth(
+    pth_path: str | os.PathLike, output_path: str | os.PathLike | None = None
+) -> models.ColorizationNet:
+    """Converts a released `.pth` file (see `convert_state_dict`), optionally saving it.
+
+    Args:
+        pth_path: `colorization_release_v2-9b330a0b.pth` (or a file of the same layout).
+        output_path: where to save the network: a `.keras` file (loadable with
+            `keras_colorful.load(path)`) or a `.weights.h5` file (for
+            `models.build_model("eccv16").load_weights`); None saves nothing.
+
+    Returns:
+        The converted network.
+
+    Raises:
+        ImportError: torch is not installed.
+        ValueError: an unreadable or foreign file, or an output name of another kind.
+    """
+    if output_path is not None:
+        output_path = pathlib.Path(os.fspath(output_path)).expanduser()
+        if not output_path.name.endswith((".keras", ".weights.h5")):
+            raise ValueError(f"output_path must end in .keras or .weights.h5, got {output_path}.")
+    net = convert_state_dict(load_state_dict(pth_path))
+    if output_path is not None:
+        output_path.parent.mkdir(parents=True, exist_ok=True)
+        if output_path.name.endswith(".keras"):
+            net.save(output_path)
+        else:
+            net.save_weights(output_path)
+    return net
+
+
+def default_cache_dir() -> pathlib.Path:
+    """`$KERAS_HOME/keras_colorful` (default `~/.keras/keras_colorful`), read at call time.
+
+    Example:
+
+    >>> default_cache_dir().name
+    'keras_colorful'
+    """
+    keras_home = os.environ.get("KERAS_HOME", os.path.join("~", ".keras"))
+    return pathlib.Path(keras_home).expanduser() / CACHE_SUBDIR
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The sha256 hex digest of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(_HASH_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_hash(path: pathlib.Path, digest: str) -> None:
+    if not digest.startswith(RELEASED_SHA256_PREFIX):
+        raise ValueError(
+            f"{str(path)!r} is not the released file {RELEASED_FILE_NAME}: its sha256 starts "
+            f"with {digest[:8]}, expected {RELEASED_SHA256_PREFIX}. Download it again from "
+            f"{RELEASED_URL} (or pass check_hash=False for a file you trust)."
+        )
+
+
+def _download_help(cache_dir: pathlib.Path) -> str:
+    return (
+        f"Download {RELEASED_FILE_NAME} from {RELEASED_URL} (the authors' release, "
+        "https://github.com/richzhang/colorization) on a machine with network access, then "
+        f"either pass it, keras_colorful.load('eccv16', weights_path='path/to/"
+        f"{RELEASED_FILE_NAME}'), or put it in {str(cache_dir)!r}."
+    )
+
+
+def released_weights_path(
+    weights_path: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    check_hash: bool = True,
+) -> pathlib.Path:
+    """The local path of the released `.pth` file, downloaded once if needed.
+
+    Args:
+        weights_path: a local copy of the file; None to use the cache (downloading into it
+            from `RELEASED_URL` the first time, with `keras.utils.get_file`).
+        cache_dir: the cache folder; default `default_cache_dir()`.
+        check_hash: check that the file's sha256 starts with `RELEASED_SHA256_PREFIX`.
+
+    Returns:
+        The path of the (checked) file.
+
+    Raises:
+        FileNotFoundError: `weights_path` does not exist.
+        ValueError: the file's sha256 does not start with the expected prefix (the message
+            names the file and the prefix; a bad download is deleted from the cache).
+        OSError: the download failed (offline, blocked, ...): the message says where to
+            download the file and how to pass it.
+
+    Example:
+
+    >>> released_weights_path("no/such/file.pth")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: No such weights file: 'no/such/file.pth'. Download ...
+    """
+    cache_dir = (
+        default_cache_dir() if cache_dir is None else pathlib.Path(os.fspath(cache_dir)).expanduser()
+    )
+    if weights_path is not None:
+        path = pathlib.Path(os.fspath(weights_path)).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"No such weights file: {str(path)!r}. {_download_help(cache_dir)}")
+        if check_hash:
+            _check_hash(path, file_sha256(path))
+        return path
+    try:
+        downloaded = keras.utils.get_file(
+            fname=RELEASED_FILE_NAME,
+            origin=RELEASED_URL,
+            cache_dir=os.fspath(cache_dir.parent),
+            cache_subdir=cache_dir.name,
+        )
+    except Exception as error:  # get_file raises a bare Exception for URL and HTTP errors
+        raise OSError(
+            f"Cannot download the released ECCV16 weights from {RELEASED_URL} ({error}). "
+            + _download_help(cache_dir)
+        ) from error
+    path = pathlib.Path(downloaded)
+    if check_hash:
+        try:
+            _check_hash(path, file_sha256(path))
+        except ValueError:
+            path.unlink(missing_ok=True)
+            raise
+    return path
+
+
+def _converted_path(pth_path: pathlib.Path, cache_dir: pathlib.Path) -> pathlib.Path:
+    digest = file_sha256(pth_path)
+    return cache_dir / f"{PRESET}-{digest[:16]}-converted-v{CONVERSION_VERSION}.keras"
+
+
+def released_network(
+    weights_path: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    check_hash: bool = True,
+) -> models.ColorizationNet:
+    """The released ECCV16 network in Keras: downloaded, checked, converted, cached.
+
+    What `keras_colorful.load("eccv16", weights_path=...)` uses. The conversion is cached in
+    `cache_dir` as `eccv16-<sha256 of the .pth>-converted-v<N>.keras`; a cached conversion is
+    loaded without torch. If the cache cannot be written, a warning says so and the network is
+    returned anyway.
+
+    Args:
+        weights_path: a local copy of the `.pth` file; None to download it (once).
+        cache_dir: where downloads and conversions are cached; default `default_cache_dir()`.
+        check_hash: check the `.pth` file's sha256 prefix.
+
+    Returns:
+        The network (see `convert_state_dict`; decode it at the default temperature 0.38).
+
+    Raises:
+        FileNotFoundError, ValueError, OSError: see `released_weights_path`.
+        ImportError: a first conversion without torch installed.
+    """
+    cache_dir = (
+        default_cache_dir() if cache_dir is None else pathlib.Path(os.fspath(cache_dir)).expanduser()
+    )
+    pth_path = released_weights_path(weights_path, cache_dir=cache_dir, check_hash=check_hash)
+    converted = _converted_path(pth_path, cache_dir)
+    if converted.is_file():
+        try:
+            return keras.models.load_model(converted, compile=False)
+        except Exception as error:  # a broken cache entry: convert again and overwrite it
+            warnings.warn(f"Ignoring the unreadable cached conversion {converted}: {error}", stacklevel=2)
+    net = convert_state_dict(load_state_dict(pth_path))
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=cache_dir) as scratch:
+            partial = pathlib.Path(scratch) / converted.name
+            net.save(partial)
+            os.replace(partial, converted)
+    except OSError as error:
+        warnings.warn(f"Could not cache the converted weights in {cache_dir}: {error}", stacklevel=2)
+    return net

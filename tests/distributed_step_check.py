@@ -1,0 +1,52 @@
+"""Run by test_distributed.py in a fresh process: 2 logical CPUs must be set before TF starts.
+
+Trains the tiny preset for 2 steps on the same global batch under a one-device strategy and under
+MirroredStrategy over 2 logical CPU devices, from the same weights, and prints both losses and the
+largest weight difference as JSON.
+"""
+
+import json
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
+
+import keras  # noqa: E402
+
+from keras_colorful import models  # noqa: E402
+from keras_colorful.training import demo_data, optimizer, training_model  # noqa: E402
+
+
+def train_two_steps(strategy, initial_weights, batch):
+    with strategy.scope():
+        net = models.build_model("tiny")
+        trainer = training_model.build_training_model(net)
+        net.set_weights(initial_weights)
+        trainer.compile(optimizer=optimizer.build_optimizer(learning_rate=1e-3))
+    data = tf.data.Dataset.from_tensors(batch).repeat()
+    history = trainer.fit(data, steps_per_epoch=1, epochs=2, verbose=0)
+    return history.history["loss"], net.get_weights()
+
+
+def main():
+    rng = np.random.default_rng(0)
+    batch = np.stack([demo_data.demo_photo(rng, 32) for _ in range(4)])
+    keras.utils.set_random_seed(0)
+    initial = models.build_model("tiny").get_weights()
+    one_loss, one_weights = train_two_steps(
+        tf.distribute.OneDeviceStrategy("/cpu:0"), initial, batch)
+    two_loss, two_weights = train_two_steps(
+        tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]), initial, batch)
+    moved = max(float(np.abs(a - b).max()) for a, b in zip(one_weights, initial, strict=True))
+    difference = max(
+        float(np.abs(a - b).max()) for a, b in zip(one_weights, two_weights, strict=True))
+    json.dump({"one_device_loss": one_loss, "mirrored_loss": two_loss,
+               "max_weight_difference": difference, "max_weight_update": moved}, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
