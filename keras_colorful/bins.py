@@ -4,19 +4,21 @@ The bins are the in-gamut cells of a 10-unit grid over ab (paper Sec. 2.1); thei
 package data (`assets/pts_in_hull.npy`, the release's file, sha256-checked on load) and their order
 is the order of the network's 313 output channels.
 
-Nearest-bin search (`soft_encode`, `nearest_bin`) is exact and uses the grid: the ab plane is cut
-into a lookup grid of square cells (plus unbounded cells all around it), and every cell carries the
-few bins that can be among the k nearest of SOME point of the cell. A bin r is left out of a cell's
-list when at least k other bins are at least as close as r to every point of the cell, which holds
-when it holds at the cell's corners (distance comparisons are linear in the point) and, for an
-unbounded cell, along its unbounded directions. Then the k smallest distances among the listed
-bins equal the k smallest among all 313 (a left-out bin's k "dominating" bins include k listed ones:
-follow dominators until a bin whose dominators are all listed; dominance is transitive). The lists
-are computed once per k, exactly, in integer arithmetic on cells widened by 0.001, by splitting
-the plane recursively and checking each half only against its parent's list. A query then looks up
-its cell, measures a few dozen distances instead of 313, and takes their `top_k`. When every point
-of a batch lies within the bounded lookup grid (always the case for Lab from sRGB), only the short
-lists' width is searched.
+Nearest-bin search (`soft_encode`, `nearest_bin`) is exact and uses the grid. The ab plane is cut
+into a lookup grid of 5 x 5 cells (plus unbounded cells all around it), and every cell carries the
+few bins that can be among the k nearest of SOME point of the cell (at most 17 of 313 for k = 10).
+A bin r is left out of a cell's list when at least k other bins are at least as close as r to
+every point of the cell, which holds when it holds at the cell's corners (distance comparisons
+are linear in the point) and, for an unbounded cell, along its unbounded directions. Then the k
+smallest distances among the listed bins equal the k smallest among all 313 (a left-out bin's
+dominators include k listed ones: follow dominators until a bin whose dominators are all listed;
+dominance is transitive). Likewise the first few bins of a list are those closer than all but
+k - 1 others everywhere on the cell: they are in, and only the rest is searched. The lists are
+computed once per k (a fraction of a second), exactly, in integer arithmetic on cells widened by
+0.001, by splitting the plane recursively and checking each half only against its parent's list.
+A query looks up its cell and compares a dozen distances instead of 313 (see
+`_nearest_bins_flat`); batches with points outside the bounded grid (never the case for Lab from
+sRGB) search the unbounded cells' longer lists with `tf.math.top_k`.
 """
 
 from __future__ import annotations
@@ -45,11 +47,13 @@ _LOOKUP_CELL = 5
 _LOOKUP_MARGIN = 20
 # Sorting-network keys carry the bin index (< 512) in their lowest 9 bits.
 _INDEX_MASK = 511
+# Larger sorting networks (k above ~100) give way to `tf.math.top_k`.
+_MAX_COMPARATORS = 512
 # Coordinate of the padding candidates: far enough never to be chosen, near enough that squared
 # distances stay finite (inf would turn into NaN keys in the sorting network).
 _PADDING = 1e150
-# Candidate lists are computed in integer units of 1 / _EXACT_SCALE ab, on cells widened by one unit,
-# so that float rounding of a query's cell index never matters.
+# Candidate lists are computed in integer units of 1 / _EXACT_SCALE ab, on cells widened by one
+# unit, so that float rounding of a query's cell index never matters.
 _EXACT_SCALE = 1000
 
 
@@ -317,7 +321,7 @@ def _select_lanes(lanes: list[tf.Tensor], count: int) -> list[tf.Tensor]:
 
 
 def _nearest_bins_flat(ab: tf.Tensor, num_neighbors: int) -> tuple[tf.Tensor, tf.Tensor]:
-    """Exact k nearest bins of ab [N, 2] float64: squared distances and bin indices, both [k, N].
+    """Exact k nearest bins of ab [N, 2] float64: squared distances, int64 bin indices; [k, N].
 
     The k neighbours of a point come in no particular order. Distances are float64, so that the
     Gaussian weights of points far outside the gamut (squared distances of 1e4 and more) keep
@@ -357,21 +361,22 @@ def _nearest_bins_flat(ab: tf.Tensor, num_neighbors: int) -> tuple[tf.Tensor, tf
         keys = tf.bitcast(tf.bitwise.bitwise_or(tf.bitwise.bitwise_and(bits, ~_INDEX_MASK), index),
                           tf.float64)
         lanes = tf.unstack(tf.transpose(keys), axis=0)
-        num_fixed = min(table.num_fixed, num_neighbors)
         chosen = lanes[:num_fixed] + _select_lanes(lanes[num_fixed:], num_neighbors - num_fixed)
         bits = tf.bitcast(tf.stack(chosen, axis=0), tf.int64)
-        indices = tf.cast(tf.bitwise.bitwise_and(bits, _INDEX_MASK), tf.int32)
+        indices = tf.bitwise.bitwise_and(bits, _INDEX_MASK)
         squared = tf.bitcast(tf.bitwise.bitwise_and(bits, ~_INDEX_MASK), tf.float64) - 1.0
         return squared, indices
 
     def search_wide() -> tuple[tf.Tensor, tf.Tensor]:
         width = table.candidate_a.shape[1]
         negated, position = tf.math.top_k(-candidate_distances(width), k=num_neighbors)
-        flat_index = tf.constant(np.reshape(table.candidate_index, [-1]))
+        flat_index = tf.constant(np.reshape(table.candidate_index, [-1]).astype(np.int64))
         indices = tf.gather(flat_index, cells[:, None] * width + position)
         return tf.transpose(-negated), tf.transpose(indices)
 
-    if table.bounded_width == table.candidate_a.shape[1]:  # only for huge k: all lists are long
+    num_fixed = min(table.num_fixed, num_neighbors)
+    network = _selection_network(table.bounded_width - num_fixed, num_neighbors - num_fixed)
+    if len(network) > _MAX_COMPARATORS:  # only for large k: all lists are long
         return search_wide()
     return tf.cond(all_inside, search_bounded, search_wide)
 
@@ -381,7 +386,7 @@ def _soft_weights(squared: tf.Tensor, sigma: tf.Tensor) -> tf.Tensor:
     # Shift by the nearest distance: the same weights after normalisation, and no 0 / 0 for
     # points far from every bin.
     nearest = tf.reduce_min(squared, axis=0, keepdims=True)
-    weights = tf.exp((nearest - squared) / (2.0 * sigma * sigma))
+    weights = tf.exp((nearest - squared) * (0.5 / (sigma * sigma)))
     return tf.cast(weights / tf.reduce_sum(weights, axis=0, keepdims=True), tf.float32)
 
 
@@ -396,7 +401,8 @@ def _sparse_encoder(num_neighbors: int) -> tf.types.experimental.GenericFunction
     @tf.function(autograph=False, input_signature=[_FLAT_AB, _SCALAR])
     def encode(ab, sigma):
         squared, indices = _nearest_bins_flat(ab, num_neighbors)
-        return tf.transpose(indices), tf.transpose(_soft_weights(squared, sigma))
+        indices = tf.cast(tf.transpose(indices), tf.int32)
+        return indices, tf.transpose(_soft_weights(squared, sigma))
 
     return encode
 
@@ -412,7 +418,7 @@ def _dense_encoder(num_neighbors: int) -> tf.types.experimental.GenericFunction:
         # Pixel n's bin q goes to n * 313 + q of the flat output; a pixel's k bins are distinct.
         pixels = tf.range(num_pixels, dtype=tf.int64)[None, :] * constants.NUM_BINS
         dense = tf.raw_ops.SparseToDense(
-            sparse_indices=tf.reshape(tf.cast(indices, tf.int64) + pixels, [-1]),
+            sparse_indices=tf.reshape(indices + pixels, [-1]),
             output_shape=tf.reshape(num_pixels * constants.NUM_BINS, [1]),
             sparse_values=tf.reshape(_soft_weights(squared, sigma), [-1]),
             default_value=tf.constant(0.0, tf.float32),
@@ -464,8 +470,8 @@ def soft_encode_sparse(
     Example:
         >>> indices, weights = soft_encode_sparse([[0.0, 0.0]], num_neighbors=5)
         >>> nearest = int(tf.argmax(weights[0]))
-        >>> ab_bin_centers()[indices.numpy()[0, nearest]].tolist(), round(float(weights[0, nearest]), 3)
-        ([0.0, 0.0], 0.475)
+        >>> int(indices[0, nearest]), round(float(weights[0, nearest]), 3)  # bin 120 is (0, 0)
+        (120, 0.649)
     """
     num_neighbors = int(num_neighbors)
     _check_neighbors_and_sigma(num_neighbors, float(sigma))
@@ -507,7 +513,7 @@ def soft_encode(
     Example:
         >>> targets = soft_encode([[[0.0, 0.0]]])
         >>> targets.shape, int(tf.math.count_nonzero(targets)), int(tf.argmax(targets[0, 0]))
-        (TensorShape([1, 1, 313]), 10, 150)
+        (TensorShape([1, 1, 313]), 10, 120)
     """
     num_neighbors = int(num_neighbors)
     _check_neighbors_and_sigma(num_neighbors, float(sigma))
@@ -523,7 +529,7 @@ def soft_encode(
 def _nearest_finder() -> tf.types.experimental.GenericFunction:
     @tf.function(autograph=False, input_signature=[_FLAT_AB])
     def find(ab):
-        return _nearest_bins_flat(ab, 1)[1][0]
+        return tf.cast(_nearest_bins_flat(ab, 1)[1][0], tf.int32)
 
     return find
 
@@ -541,8 +547,8 @@ def nearest_bin(ab) -> tf.Tensor:
         ValueError: for a last dimension other than 2 or non-float ab.
 
     Example:
-        >>> nearest_bin([[1.0, 2.0], [300.0, -300.0]]).numpy().tolist()
-        [150, 300]
+        >>> nearest_bin([[1.0, 2.0], [300.0, -300.0]]).numpy().tolist()  # (0, 0), (90, -110)
+        [120, 284]
     """
     ab = _ab_tensor(ab)
     indices = _nearest_finder()(tf.reshape(ab, [-1, 2]))
@@ -617,10 +623,10 @@ def smooth_prior(histogram, sigma: float = constants.PRIOR_SMOOTHING_SIGMA) -> n
             negative sigma.
 
     Example:
-        >>> spike = np.zeros(313); spike[150] = 1.0
+        >>> spike = np.zeros(313); spike[120] = 1.0
         >>> smoothed = smooth_prior(spike)
-        >>> int(smoothed.argmax()), round(float(smoothed[150]), 3)
-        (150, 0.734)
+        >>> int(smoothed.argmax()), round(float(smoothed[120]), 3)
+        (120, 0.619)
     """
     p = _check_histogram(histogram, "histogram")
     if not sigma >= 0:
@@ -648,7 +654,7 @@ def bin_histogram(ab_pixels, chunk_size: int = 1 << 20) -> tuple[np.ndarray, int
 
     Example:
         >>> counts, outside = bin_histogram(np.array([[0.0, 0.0], [1.0, 2.0], [100.0, -110.0]]))
-        >>> float(counts[150]), float(counts.sum()), outside
+        >>> float(counts[120]), float(counts.sum()), outside
         (2.0, 3.0, 1)
     """
     flat = np.asarray(ab_pixels, dtype=np.float32).reshape(-1, 2)
@@ -683,7 +689,7 @@ def empirical_prior(ab_pixels, sigma: float = constants.PRIOR_SMOOTHING_SIGMA) -
     Example:
         >>> prior = empirical_prior(np.zeros((4, 4, 2)), sigma=0.0)
         >>> int(prior.argmax()), float(prior.max())
-        (150, 1.0)
+        (120, 1.0)
     """
     counts, _ = bin_histogram(ab_pixels)
     if counts.sum() == 0:
@@ -713,7 +719,7 @@ def annealed_mean(logits, temperature=constants.ANNEALED_MEAN_TEMPERATURE) -> tf
         ValueError: for a last dimension other than 313, or a Python temperature <= 0.
 
     Example:
-        >>> logits = tf.one_hot([150], 313) * 10.0
+        >>> logits = tf.one_hot([120], 313) * 10.0  # bin 120 is (0, 0)
         >>> annealed_mean(logits, 0.01).numpy().round(3).tolist()
         [[0.0, 0.0]]
     """
@@ -738,11 +744,12 @@ def mode(logits) -> tf.Tensor:
         float32 [..., 2] ab.
 
     Example:
-        >>> mode(tf.one_hot([0, 150], 313)).numpy().tolist()
+        >>> mode(tf.one_hot([0, 120], 313)).numpy().tolist()
         [[-90.0, 50.0], [0.0, 0.0]]
     """
     logits = _logits_tensor(logits)
-    return tf.gather(tf.constant(ab_bin_centers()), tf.argmax(logits, axis=-1, output_type=tf.int32))
+    best = tf.argmax(logits, axis=-1, output_type=tf.int32)
+    return tf.gather(tf.constant(ab_bin_centers()), best)
 
 
 def _logits_tensor(logits) -> tf.Tensor:

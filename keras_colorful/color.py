@@ -58,7 +58,8 @@ _LAB_LIMIT = 1e6
 def _float_input(tensor, name: str) -> tuple[tf.Tensor, tf.DType]:
     """The tensor in its computation dtype (float32 or float64), and the dtype to return."""
     tensor = tf.convert_to_tensor(tensor)
-    if tensor.shape.rank is not None and (tensor.shape.rank == 0 or tensor.shape[-1] not in (3, None)):
+    rank = tensor.shape.rank
+    if rank is not None and (rank == 0 or tensor.shape[-1] not in (3, None)):
         raise ValueError(f"{name} must have shape [..., 3], got {tensor.shape}.")
     dtype = tensor.dtype
     if dtype in (tf.float32, tf.float64):
@@ -103,8 +104,9 @@ def rgb_to_lab(rgb) -> tf.Tensor:
         >>> import numpy as np
         >>> np.round(rgb_to_lab(np.array([[1.0, 0.0, 0.0]], np.float32)).numpy(), 2)
         array([[53.24, 80.09, 67.2 ]], dtype=float32)
-        >>> np.round(rgb_to_lab(np.array([255, 255, 255], np.uint8)).numpy(), 2)
-        array([100.,   0.,   0.], dtype=float32)
+        >>> np.round(rgb_to_lab(np.array([[0, 0, 0], [255, 255, 255]], np.uint8)).numpy(), 2) + 0
+        array([[  0.,   0.,   0.],
+               [100.,   0.,   0.]], dtype=float32)
     """
     rgb = tf.convert_to_tensor(rgb)
     if rgb.dtype == tf.uint8:

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 import numpy as np
 import tensorflow as tf
 
-from keras_colorful import constants, data_files
+from keras_colorful import constants, data_files, tfrecords
 
 # The release's training images were stored at 256x256, and its 176x176 crops were cut from them.
 RESIZE_SHORTER_TO = 256
@@ -146,6 +146,7 @@ def make_dataset(
     repeat: bool | None = None,
     scan: bool = True,
     num_parallel_calls: int = tf.data.AUTOTUNE,
+    shard: tuple[int, int] | None = None,
 ) -> tf.data.Dataset:
     """Batches of uint8 RGB crops [batch_size, crop_size, crop_size, 3] from image files.
 
@@ -156,18 +157,26 @@ def make_dataset(
     image instead of ending the epoch.
 
     Args:
-        source: a folder (searched recursively), a glob pattern, an image path, or a list of these.
+        source: a folder (searched recursively), a glob pattern, an image path, or a list of these;
+            or TFRecord shards from `scripts/make_tfrecords.py` (a path, glob or list naming
+            `*.tfrecord` / `*.tfrecord-*` files; see `tfrecords.encoded_images`), which are not
+            scanned: they were when they were written.
         batch_size: images per batch (the global batch under a distribution strategy).
         crop_size: side of the square crops.
         training: training (random crops, shuffled, repeated) or evaluation (centre crops).
         resize_shorter_to: training only; the shorter side the random crop is cut from.
-        shuffle_buffer: training only; file-name shuffle buffer, all files when None.
+        shuffle_buffer: training only; file-name shuffle buffer, all files when None (TFRecords:
+            the record shuffle buffer, `tfrecords.DEFAULT_SHUFFLE_BUFFER` when None).
         seed: fixes the shuffle, crops and flips and makes the element order deterministic; when
             None every run differs and training batches come in whatever order is fastest.
         repeat: repeat forever; None means repeat when training.
         scan: decode every file once first to set aside broken ones (and log them); pass False
             when the files are already scanned, e.g. `data_files.scan_images(...).files`.
         num_parallel_calls: parallelism of the decode-and-crop map.
+        shard: (num_workers, worker_index) for a multi-worker job: this worker keeps only the
+            files (or TFRecord shards) worker_index, worker_index + num_workers, ... and the
+            dataset's auto-shard policy is OFF (tf.distribute then splits each of this worker's
+            batches between its own replicas). None: the policy is DATA.
 
     Returns:
         A `tf.data.Dataset` of uint8 tensors [batch_size, crop_size, crop_size, 3].
@@ -191,11 +200,18 @@ def make_dataset(
             raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     if training:  # checked here too, to fail before a long scan
         _check_resize_shorter_to(resize_shorter_to, crop_size)
-    files = data_files.list_image_files(source)
-    if scan:
-        files = list(data_files.scan_images(files, num_parallel_calls=num_parallel_calls).files)
-        if not files:
-            raise ValueError(f"None of the image files in {source!r} could be decoded.")
+    # --- TFRecord sources and per-worker file sharding (issue 7) ---
+    from_tfrecords = tfrecords.is_tfrecord_source(source)
+    if not from_tfrecords:
+        files = data_files.list_image_files(source)
+        if scan:
+            files = list(
+                data_files.scan_images(files, num_parallel_calls=num_parallel_calls).files
+            )
+            if not files:
+                raise ValueError(f"None of the image files in {source!r} could be decoded.")
+        files = tfrecords.shard_files(files, shard)
+    # --- end issue 7 ---
     if repeat is None:
         repeat = training
     if seed is None:
@@ -203,8 +219,9 @@ def make_dataset(
     else:
         seed_for_crops = seed
 
-    def load(index: tf.Tensor, path: tf.Tensor) -> tf.Tensor:
-        image = data_files.decode_rgb(tf.io.read_file(path))
+    def load(index: tf.Tensor, item: tf.Tensor) -> tf.Tensor:
+        # `item` is a file path, or the encoded bytes of a TFRecord (issue 7).
+        image = data_files.decode_rgb(item if from_tfrecords else tf.io.read_file(item))
         if not training:
             return center_crop(image, crop_size)
         return random_crop_and_flip(
@@ -214,14 +231,23 @@ def make_dataset(
             resize_shorter_to,
         )
 
-    dataset = _file_dataset(files, training, shuffle_buffer, seed, repeat)
+    if from_tfrecords:  # issue 7
+        dataset = tfrecords.encoded_images(
+            source, training=training, shuffle_buffer=shuffle_buffer, seed=seed, repeat=repeat,
+            num_parallel_calls=num_parallel_calls, shard=shard)
+    else:
+        dataset = _file_dataset(files, training, shuffle_buffer, seed, repeat)
     dataset = dataset.enumerate().map(load, num_parallel_calls=num_parallel_calls)
     dataset = dataset.ignore_errors(log_warning=True)
     dataset = dataset.batch(batch_size, drop_remainder=training)
     dataset = dataset.prefetch(tf.data.AUTOTUNE)
     options = tf.data.Options()
     options.deterministic = seed is not None or not training
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.DATA
+        if shard is None
+        else tf.data.experimental.AutoShardPolicy.OFF  # sharded by file above (issue 7)
+    )
     return dataset.with_options(options)
 
 
@@ -231,7 +257,7 @@ def make_eval_batch(source: Source, num_images: int, size: int) -> np.ndarray:
     Meant for image summaries: the same images every time it is called.
 
     Args:
-        source: as for `make_dataset`.
+        source: as for `make_dataset` (for TFRecords: the first records of the sorted shards).
         num_images: how many images; fewer come back if the source has fewer decodable images.
         size: side of the square crops.
 
@@ -250,11 +276,16 @@ def make_eval_batch(source: Source, num_images: int, size: int) -> np.ndarray:
         (1, 32, 32, 3)
     """
     crops = []
-    for path in data_files.list_image_files(source):
+    if tfrecords.is_tfrecord_source(source):  # issue 7: the first records, shard after shard
+        items = (example[tfrecords.ENCODED] for example in tfrecords.read_examples(source))
+        read = tf.identity
+    else:
+        items, read = data_files.list_image_files(source), tf.io.read_file
+    for item in items:
         if len(crops) == num_images:
             break
         try:
-            image = data_files.decode_rgb(tf.io.read_file(path))
+            image = data_files.decode_rgb(read(item))
         except tf.errors.OpError:
             continue
         crops.append(center_crop(image, size).numpy())

@@ -1,7 +1,11 @@
 """The class-rebalanced soft cross-entropy of the paper, as a Keras "endpoint" loss layer.
 
 The layer sits inside the training model: it takes the network's logits and the ground-truth ab of
-the crop (full resolution), builds the targets on the device and calls `add_loss`:
+the crop (full resolution), builds the targets on the device and returns the loss, which the
+training model's `compute_loss` hands to the optimiser (see `training.training_model`). It does
+not call `add_loss`: Keras 3 keeps a layer's added losses in one list shared by the replica
+threads of a MirroredStrategy, and with 2 replicas the gradients came out wrong (measured; the
+test_distributed check catches it). The loss is:
 
 1. ab is subsampled by 4, every 4th pixel from the top-left (the release's data layer);
 2. soft-encoded over the 313 bins (10 nearest neighbours, Gaussian sigma 5);
@@ -18,8 +22,8 @@ Example:
 >>> layer = losses.RebalancedSoftCrossEntropy(prior=bins.default_prior())
 >>> logits = np.zeros((2, 4, 4, 313), "float32")
 >>> ab = np.random.default_rng(0).uniform(-60, 60, (2, 16, 16, 2)).astype("float32")
->>> out = layer(logits, ab)  # returns the logits unchanged, records the loss
->>> float(layer.losses[0]) > 0
+>>> loss = layer(logits, ab)  # a scalar: the weighted loss per image
+>>> float(loss) > 0
 True
 """
 
@@ -61,7 +65,8 @@ class RebalancedSoftCrossEntropy(keras.layers.Layer):
         ab: [N, H, W, 2] ground-truth ab at the crop's resolution, H = subsample * h.
 
     Returns:
-        The logits, unchanged (so that the layer can be an endpoint of a functional model).
+        The weighted loss of the batch (a float32 scalar); the unweighted one is tracked by the
+        metric `unweighted_loss`.
     """
 
     def __init__(
@@ -111,16 +116,11 @@ class RebalancedSoftCrossEntropy(keras.layers.Layer):
 
     def call(self, logits, ab):
         weighted, unweighted = self.compute_losses(logits, ab)
-        # Keras sums the per-replica losses' gradients across replicas: scale like Keras' own
-        # losses do (keras.src.losses.loss.scale_loss_for_distribution) so that the gradient is
-        # that of the loss over the global batch; Keras un-scales it again for display.
-        num_replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        self.add_loss(weighted / float(num_replicas))
         self.unweighted_loss_tracker.update_state(unweighted)
-        return logits
+        return weighted
 
     def compute_output_shape(self, logits_shape, ab_shape):
-        return logits_shape
+        return ()
 
     def get_config(self):
         config = super().get_config()

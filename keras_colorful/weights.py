@@ -41,7 +41,7 @@ Example:
 ...         state_dict[key] = np.transpose(value, (3, 2, 0, 1)) if value.ndim == 4 else value
 >>> net = convert_state_dict(state_dict)
 >>> net.name, net.count_params()
-('eccv16', 32250473)
+('eccv16', 32240377)
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ def convert_state_dict(state_dict) -> models.ColorizationNet:
     >>> convert_state_dict({"model1.0.weight": np.zeros((64, 1, 3, 3))})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: The state dict lacks 53 entries of the ECCV16 network, e.g. ['model1.0.bias', ...
+    ValueError: The state dict lacks 73 entries of the ECCV16 network, e.g. ['model1.0.bias', ...
     """
     state_dict = dict(state_dict)
     net = models.build_model(PRESET, name=PRESET)
@@ -365,16 +365,29 @@ def released_weights_path(
     ...
     FileNotFoundError: No such weights file: 'no/such/file.pth'. Download ...
     """
-    cache_dir = (
-        default_cache_dir() if cache_dir is None else pathlib.Path(os.fspath(cache_dir)).expanduser()
-    )
+    return _locate(weights_path, _cache_dir(cache_dir), check_hash)[0]
+
+
+def _cache_dir(cache_dir: str | os.PathLike | None) -> pathlib.Path:
+    if cache_dir is None:
+        return default_cache_dir()
+    return pathlib.Path(os.fspath(cache_dir)).expanduser()
+
+
+def _locate(
+    weights_path: str | os.PathLike | None, cache_dir: pathlib.Path, check_hash: bool
+) -> tuple[pathlib.Path, str]:
+    """`released_weights_path`, also returning the file's sha256 (hashed once)."""
     if weights_path is not None:
         path = pathlib.Path(os.fspath(weights_path)).expanduser()
         if not path.is_file():
-            raise FileNotFoundError(f"No such weights file: {str(path)!r}. {_download_help(cache_dir)}")
+            raise FileNotFoundError(
+                f"No such weights file: {str(path)!r}. {_download_help(cache_dir)}"
+            )
+        digest = file_sha256(path)
         if check_hash:
-            _check_hash(path, file_sha256(path))
-        return path
+            _check_hash(path, digest)
+        return path, digest
     try:
         downloaded = keras.utils.get_file(
             fname=RELEASED_FILE_NAME,
@@ -388,18 +401,14 @@ def released_weights_path(
             + _download_help(cache_dir)
         ) from error
     path = pathlib.Path(downloaded)
+    digest = file_sha256(path)
     if check_hash:
         try:
-            _check_hash(path, file_sha256(path))
+            _check_hash(path, digest)
         except ValueError:
             path.unlink(missing_ok=True)
             raise
-    return path
-
-
-def _converted_path(pth_path: pathlib.Path, cache_dir: pathlib.Path) -> pathlib.Path:
-    digest = file_sha256(pth_path)
-    return cache_dir / f"{PRESET}-{digest[:16]}-converted-v{CONVERSION_VERSION}.keras"
+    return path, digest
 
 
 def released_network(
@@ -426,16 +435,16 @@ def released_network(
         FileNotFoundError, ValueError, OSError: see `released_weights_path`.
         ImportError: a first conversion without torch installed.
     """
-    cache_dir = (
-        default_cache_dir() if cache_dir is None else pathlib.Path(os.fspath(cache_dir)).expanduser()
-    )
-    pth_path = released_weights_path(weights_path, cache_dir=cache_dir, check_hash=check_hash)
-    converted = _converted_path(pth_path, cache_dir)
+    cache_dir = _cache_dir(cache_dir)
+    pth_path, digest = _locate(weights_path, cache_dir, check_hash)
+    converted = cache_dir / f"{PRESET}-{digest[:16]}-converted-v{CONVERSION_VERSION}.keras"
     if converted.is_file():
         try:
             return keras.models.load_model(converted, compile=False)
         except Exception as error:  # a broken cache entry: convert again and overwrite it
-            warnings.warn(f"Ignoring the unreadable cached conversion {converted}: {error}", stacklevel=2)
+            warnings.warn(
+                f"Ignoring the unreadable cached conversion {converted}: {error}", stacklevel=2
+            )
     net = convert_state_dict(load_state_dict(pth_path))
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
@@ -444,5 +453,7 @@ def released_network(
             net.save(partial)
             os.replace(partial, converted)
     except OSError as error:
-        warnings.warn(f"Could not cache the converted weights in {cache_dir}: {error}", stacklevel=2)
+        warnings.warn(
+            f"Could not cache the converted weights in {cache_dir}: {error}", stacklevel=2
+        )
     return net

@@ -8,7 +8,8 @@ at any time and start the same command again: it resumes from the last checkpoin
 from absl import app, flags, logging
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("data_dir", None, "Folder (recursive) or glob of training photos. "
+flags.DEFINE_string("data_dir", None, "Folder (recursive) or glob of training photos, or a glob "
+                    "of TFRecord shards (scripts/make_tfrecords.py). "
                     "Unset: a short demo run on generated photos.")
 flags.DEFINE_string("model_dir", "runs/demo", "Checkpoints, config.json, logs, model.keras.")
 flags.DEFINE_string("preset", "small", "Model preset: eccv16, small or tiny.")
@@ -28,7 +29,14 @@ flags.DEFINE_integer("image_summary_every", 100, "Steps between image summaries 
 flags.DEFINE_integer("crop_size", 176, "Training crop size (multiple of 8).")
 flags.DEFINE_integer("resize_shorter_to", 256, "Photos' shorter side before the random crop.")
 flags.DEFINE_integer("seed", 0, "Random seed.")
-flags.DEFINE_enum("strategy", "auto", ["auto", "mirrored", "one_device"], "tf.distribute strategy.")
+flags.DEFINE_enum("strategy", "auto", ["auto", "mirrored", "multi_worker", "tpu", "one_device"],
+                  "tf.distribute strategy. auto: TPU if --tpu is set, MultiWorkerMirrored when "
+                  "TF_CONFIG names a cluster of several tasks, else Mirrored (docs/distributed.md).")
+flags.DEFINE_string("tpu", None, "TPU address (grpc://..., a TPU name, or 'local' on a TPU VM).")
+flags.DEFINE_string("data_service", None, "grpc://host:port of a tf.data service dispatcher "
+                    "(scripts/data_service.py) to run the input pipeline on.")
+flags.DEFINE_enum("data_service_mode", "distributed_epoch", ["distributed_epoch", "parallel_epochs"],
+                  "tf.data service processing mode.")
 flags.DEFINE_bool("jit_compile", False, "XLA-compile the training step.")
 flags.DEFINE_float("demo_learning_rate", 1e-3, "Learning rate of the demo run only.")
 
@@ -58,6 +66,9 @@ def config_from_flags():
         strategy=FLAGS.strategy,
         jit_compile=FLAGS.jit_compile,
         demo=demo,
+        tpu=FLAGS.tpu,
+        data_service=FLAGS.data_service,
+        data_service_mode=FLAGS.data_service_mode,
     )
 
 

@@ -54,10 +54,30 @@ def pth_path(torch_model, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def converted(pth_path, tmp_path_factory):
-    """(network, saved .keras path): `convert_pth` of the random release."""
-    output = tmp_path_factory.mktemp("converted") / "eccv16.keras"
-    return weights.convert_pth(pth_path, output), output
+def converted_path(pth_path, tmp_path_factory):
+    """The random release converted by the command-line script, as a user would."""
+    output = tmp_path_factory.mktemp("converted") / "out" / "eccv16.keras"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "scripts" / "convert_official_weights.py"),
+            f"--pth={pth_path}",
+            f"--output={output}",
+            "--nocheck_hash",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Converted" in result.stdout
+    return output
+
+
+@pytest.fixture(scope="module")
+def net(converted_path):
+    return keras.models.load_model(converted_path, compile=False)
 
 
 @pytest.fixture(autouse=True)
@@ -76,8 +96,7 @@ def _torch_outputs(model, l_nhwc):
 
 
 @pytest.mark.parametrize("batch, height, width", [(2, 64, 64), (1, 96, 128), (1, 176, 176)])
-def test_converted_model_reproduces_the_release(torch_model, converted, batch, height, width):
-    net, _ = converted
+def test_converted_model_reproduces_the_release(torch_model, net, batch, height, width):
     rng = np.random.default_rng(height * width)
     lightness = rng.uniform(0.0, 100.0, (batch, height, width, 1)).astype("float32")
     torch_logits, torch_ab, torch_ab_full = _torch_outputs(torch_model, lightness)
@@ -97,7 +116,7 @@ def test_converted_model_reproduces_the_release(torch_model, converted, batch, h
     assert np.abs(ab_full - torch_ab_full).max() <= AB_TOLERANCE
 
 
-def test_a_wrong_layout_would_be_caught(torch_model, converted):
+def test_a_wrong_layout_would_be_caught(torch_model):
     """Flipping the transposed conv's kernel (a plausible conversion bug) fails the tolerance."""
     state_dict = torch_model.state_dict()
     state_dict["model8.0.weight"] = torch.flip(state_dict["model8.0.weight"], dims=(2, 3))
@@ -110,16 +129,16 @@ def test_a_wrong_layout_would_be_caught(torch_model, converted):
     )
 
 
-def test_saved_outputs_load_back(converted, pth_path, tmp_path):
-    net, keras_path = converted
+def test_saved_outputs_load_back(net, converted_path, pth_path, tmp_path):
     lightness = np.random.default_rng(3).uniform(0, 100, (1, 32, 32, 1)).astype("float32")
     expected = net(lightness, training=False).numpy()
-    colorizer = keras_colorful.load(keras_path, network_size=32)
+    colorizer = keras_colorful.load(converted_path, network_size=32)
     assert colorizer.model.name == "eccv16"
     np.testing.assert_array_equal(colorizer.model(lightness, training=False).numpy(), expected)
 
     h5_path = tmp_path / "eccv16.weights.h5"
-    weights.convert_pth(pth_path, h5_path)
+    in_process = weights.convert_pth(pth_path, h5_path)
+    np.testing.assert_array_equal(in_process(lightness, training=False).numpy(), expected)
     rebuilt = models.build_model("eccv16")
     rebuilt.load_weights(h5_path)
     np.testing.assert_array_equal(rebuilt(lightness, training=False).numpy(), expected)
@@ -188,7 +207,7 @@ def test_offline_error_says_what_to_do(tmp_path):
     with pytest.raises(OSError) as raised:
         weights.released_weights_path(cache_dir=cache_dir)
     message = str(raised.value)
-    assert "https://colorizers.s3.us-east-2.amazonaws.com/" in message  # where to get it
+    assert UNREACHABLE_URL in message  # where to get it (the patched URL)
     assert "weights_path=" in message and str(cache_dir) in message  # how to pass it
     assert not any(cache_dir.glob("*.pth"))
     # The same through the public API, with the default cache under $KERAS_HOME.
@@ -209,8 +228,7 @@ def test_a_cached_download_is_used_and_checked(pth_path, tmp_path, monkeypatch):
     assert weights.released_weights_path(cache_dir=cache_dir) == cached
 
 
-def test_load_eccv16_converts_once_then_uses_the_cache(converted, pth_path, monkeypatch):
-    net, _ = converted
+def test_load_eccv16_converts_once_then_uses_the_cache(net, pth_path, monkeypatch):
     monkeypatch.setattr(weights, "RELEASED_SHA256_PREFIX", weights.file_sha256(pth_path)[:8])
     lightness = np.random.default_rng(4).uniform(0, 100, (1, 32, 32, 1)).astype("float32")
     expected = net(lightness, training=False).numpy()
@@ -232,22 +250,3 @@ def test_load_eccv16_converts_once_then_uses_the_cache(converted, pth_path, monk
 def test_load_eccv16_refuses_a_file_with_another_hash(pth_path):
     with pytest.raises(ValueError, match=weights.RELEASED_SHA256_PREFIX):
         keras_colorful.load("eccv16", weights_path=pth_path)
-
-
-def test_convert_script(pth_path, tmp_path):
-    output = tmp_path / "out" / "eccv16.keras"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO_ROOT / "scripts" / "convert_official_weights.py"),
-            f"--pth={pth_path}",
-            f"--output={output}",
-            "--nocheck_hash",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)),
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert output.is_file() and "Converted" in result.stdout

@@ -1,4 +1,4 @@
-"""The authors' released ECCV16 network in PyTorch, written from METHOD.md, for tests and benchmarks.
+"""The authors' released ECCV16 network in PyTorch, from METHOD.md, for tests and benchmarks.
 
 `ECCVGenerator` has the release's module names and state-dict layout (model1..model8 as
 `nn.Sequential` with convs at even indices and BatchNorm2d last in blocks 1-7, `model_out` the

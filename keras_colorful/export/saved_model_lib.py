@@ -16,11 +16,13 @@ signatures, all built on `serving_fn`:
   base64-encodes (`{"b64": ...}`) only string outputs whose name ends in `_bytes`; any other
   name would put raw PNG bytes into the JSON answer.
 - Temperature: TF Serving's REST API needs every signature input in every request (its JSON
-  parser ignores `SignatureDef.defaults`), so "optional" means a twin signature: the plain ones
-  use the export's temperature (0.38 by default), the `*_with_temperature` ones take it as an
-  input, one value per image or a single value for all.
-- Weights are stored once: a plain `tf.Module` holds the network and `tf.saved_model.save`
-  writes its variables (no Keras `ExportArchive`); see `parameter_bytes`/`directory_bytes`.
+  parser, `json_tensor.cc`, checks instance keys against all inputs; only gRPC requests get
+  `SignatureDef.defaults`), so "optional" means a twin signature: the plain ones use the
+  export's temperature (0.38 by default), the `*_with_temperature` ones take it as an input,
+  one value per image or a single value for all.
+- Weights are stored once: a plain `tf.Module` tracks the network's `tf.Variable`s (not the
+  Keras model, see `ColorizerModule`) and `tf.saved_model.save` writes them; see
+  `parameter_bytes` and `directory_bytes`.
 
 Example:
 

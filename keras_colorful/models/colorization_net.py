@@ -64,9 +64,6 @@ class ColorizationNet(keras.Model):
         batch_norm_momentum: BatchNormalization moving-average momentum in Keras convention
             (0.9 = PyTorch momentum 0.1).
         kernel_initializer: initializer name for every conv kernel.
-        batch_norm_synchronized: compute BatchNorm batch statistics over the global batch under a
-            `tf.distribute` strategy (so N replicas train exactly like one device with the same
-            global batch); a no-op on one device.
         dtype: dtype policy for every layer (e.g. "mixed_float16"); None for the global policy.
         **kwargs: `name`, `trainable` as for `keras.Model`.
 
@@ -87,7 +84,6 @@ class ColorizationNet(keras.Model):
         batch_norm_epsilon: float = 1e-5,
         batch_norm_momentum: float = 0.9,
         kernel_initializer: str = "glorot_uniform",
-        batch_norm_synchronized: bool = True,
         dtype=None,
         **kwargs,
     ):
@@ -144,7 +140,6 @@ class ColorizationNet(keras.Model):
             x = keras.layers.BatchNormalization(
                 epsilon=batch_norm_epsilon,
                 momentum=batch_norm_momentum,
-                synchronized=batch_norm_synchronized,
                 dtype=dtype,
                 name=f"model{block}_bn",
             )(x)
@@ -179,7 +174,6 @@ class ColorizationNet(keras.Model):
         self.batch_norm_epsilon = batch_norm_epsilon
         self.batch_norm_momentum = batch_norm_momentum
         self.kernel_initializer = kernel_initializer
-        self.batch_norm_synchronized = batch_norm_synchronized
         if dtype is not None:
             self.dtype_policy = keras.dtype_policies.get(dtype)
 
@@ -194,7 +188,6 @@ class ColorizationNet(keras.Model):
             "batch_norm_epsilon": self.batch_norm_epsilon,
             "batch_norm_momentum": self.batch_norm_momentum,
             "kernel_initializer": self.kernel_initializer,
-            "batch_norm_synchronized": self.batch_norm_synchronized,
         }
 
     @classmethod

@@ -15,6 +15,9 @@ import os
 
 from keras_colorful import constants
 
+# The `tf.distribute` strategies of `training.strategies` (kept here: this module imports no TF).
+STRATEGIES = ("auto", "mirrored", "multi_worker", "tpu", "one_device")
+
 
 @dataclasses.dataclass(frozen=True)
 class TrainingConfig:
@@ -40,7 +43,12 @@ class TrainingConfig:
         crop_size: training crop (release 176).
         resize_shorter_to: the shorter side photos are resized to before cropping (release 256).
         seed: seeds the data order, augmentation and initialisation.
-        strategy: "auto", "mirrored", "one_device".
+        strategy: "auto", "mirrored", "multi_worker", "tpu" or "one_device" (see
+            `training.strategies`; "auto" reads `TF_CONFIG` and `tpu`).
+        tpu: TPU address for the "tpu" strategy ("local" on a TPU VM); with "auto" it selects it.
+        data_service: "grpc://host:port" of a tf.data service dispatcher to run the input
+            pipeline on (`scripts/data_service.py`); None = in this process.
+        data_service_mode: "distributed_epoch" or "parallel_epochs" (see `data_service`).
         jit_compile: XLA-compile the training step.
         demo: True when this is the embedded demo run (no data_dir given).
     """
@@ -70,6 +78,10 @@ class TrainingConfig:
     strategy: str = "auto"
     jit_compile: bool = False
     demo: bool = False
+    # Distributed training (issue 7).
+    tpu: str | None = None
+    data_service: str | None = None
+    data_service_mode: str = "distributed_epoch"
 
     def __post_init__(self):
         positive = ("batch_size", "train_steps", "checkpoint_every", "keep_checkpoints",
@@ -85,9 +97,12 @@ class TrainingConfig:
             raise ValueError(f"crop_size must be a multiple of 8, got {self.crop_size}.")
         if self.image_summary_every < 0:
             raise ValueError("image_summary_every must be >= 0.")
-        if self.strategy not in ("auto", "mirrored", "one_device"):
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}.")
+        if self.data_service_mode not in ("distributed_epoch", "parallel_epochs"):
             raise ValueError(
-                f"strategy must be 'auto', 'mirrored' or 'one_device', got {self.strategy!r}."
+                "data_service_mode must be 'distributed_epoch' or 'parallel_epochs', "
+                f"got {self.data_service_mode!r}."
             )
 
     def to_dict(self) -> dict:

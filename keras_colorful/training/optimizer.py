@@ -43,7 +43,10 @@ class AdamWithL2(keras.optimizers.Adam):
 
 
 def _is_kernel(variable) -> bool:
-    return variable.path.endswith("kernel")
+    # Keras variables have a `path` ("model1_conv0/kernel"); in the TF backend's update step the
+    # optimiser sees the underlying tf.Variable, named "model1_conv0/kernel:0".
+    name = getattr(variable, "path", None) or variable.name
+    return name.split(":")[0].endswith("kernel")
 
 
 def build_optimizer(

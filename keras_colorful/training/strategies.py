@@ -162,9 +162,77 @@ def output_dir(model_dir: str, strategy: tf.distribute.Strategy) -> str:
     return os.path.join(model_dir, f"{WORKER_TEMP_PREFIX}{task_id}")
 
 
+def _training_tasks(strategy: tf.distribute.Strategy) -> list[tuple[str, int]]:
+    """(type, id) of every chief and worker task of the strategy's cluster, chief first."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    spec = resolver.cluster_spec() if resolver is not None else None
+    cluster = spec.as_dict() if spec else {}
+    return [
+        (task_type, task_id)
+        for task_type in TRAINING_TASK_TYPES
+        for task_id in range(len(cluster.get(task_type, ())))
+    ]
+
+
 def num_workers(strategy: tf.distribute.Strategy) -> int:
     """How many processes train together (1 without a cluster)."""
-    return int(getattr(strategy.extended, "_num_workers", 1) or 1)
+    return max(1, len(_training_tasks(strategy)))
+
+
+def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
+    """True for a `MultiWorkerMirroredStrategy` over more than one process."""
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and (
+        num_workers(strategy) > 1
+    )
+
+
+def input_shard(strategy: tf.distribute.Strategy) -> tuple[int, int] | None:
+    """(num_workers, this worker's index) for sharding the input by file; None for one worker.
+
+    The index follows TensorFlow's input-pipeline order: the chief (if any), then workers 0, 1, ...
+    """
+    tasks = _training_tasks(strategy)
+    if len(tasks) <= 1:
+        return None
+    return len(tasks), tasks.index(task(strategy))
+
+
+def adapt_keras_model(model, strategy: tf.distribute.Strategy) -> None:
+    """Lets `model.fit` run under a multi-worker `MultiWorkerMirroredStrategy` (Keras 3).
+
+    Keras 3 (3.15) averages each per-replica log of the training step across workers with
+    `strategy.reduce("MEAN", value, axis=0)`, which fails on scalars ("Invalid reduction dimension
+    0 for input with 0 dimensions", tensorflow/tensorflow#72388). This wraps the model's
+    `train_step` so that scalar logs come out as shape [1]: the reduction along axis 0 is then
+    the mean over all replicas of all workers, a scalar again. Nothing changes for other
+    strategies. Call it after `compile`.
+    """
+    if not is_multi_worker(strategy):
+        return
+    train_step = model.train_step
+
+    def train_step_with_vector_logs(data):
+        logs = train_step(data)
+        return {
+            name: tf.reshape(value, [1]) if value.shape.rank == 0 else value
+            for name, value in logs.items()
+        }
+
+    model.train_step = train_step_with_vector_logs
+
+
+def prepare_dataset(dataset: tf.data.Dataset, strategy: tf.distribute.Strategy):
+    """Casts uint8 batches to int32 under a multi-worker or TPU strategy; else returns `dataset`.
+
+    Before training, Keras 3 averages one batch across replicas (`_maybe_symbolic_build`) and the
+    collective all-reduce of `MultiWorkerMirroredStrategy` does not take uint8. The training model
+    casts its input back to uint8, so only the host-to-device copy grows (4x, a few MB a step).
+    """
+    if not (is_multi_worker(strategy) or isinstance(strategy, tf.distribute.TPUStrategy)):
+        return dataset
+    if dataset.element_spec.dtype != tf.uint8:
+        return dataset
+    return dataset.map(lambda batch: tf.cast(batch, tf.int32), num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def remove_worker_dir(model_dir: str, strategy: tf.distribute.Strategy) -> None:

@@ -1,7 +1,12 @@
 """`train_and_evaluate(config)`: the whole training run, resumable after a kill.
 
 - Runs under a `tf.distribute` strategy (MirroredStrategy over all visible GPUs, one CPU device
-  when there is none); `batch_size` is global.
+  when there is none; MultiWorkerMirroredStrategy when `TF_CONFIG` names a cluster, see
+  `strategies` and docs/distributed.md); `batch_size` is global.
+- Multi-worker: every worker runs this same function; only the chief writes `model_dir` (the
+  others write to `model_dir/workertemp_<id>`, deleted at the end) and every worker restores the
+  chief's latest checkpoint, so restarting the whole job after a worker died resumes it. Each
+  worker reads its own share of the files (or TFRecord shards).
 - Checkpoints (model, optimiser, step) every `checkpoint_every` steps with
   `tf.train.CheckpointManager`; a restarted run restores the latest one and continues to
   `train_steps`. The data order is reseeded from (seed, step) on resume so that a resumed run does
@@ -29,9 +34,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_colorful import data_files, dataset, models
-from keras_colorful.training import callbacks, config as config_lib, demo_data, optimizer
-from keras_colorful.training import training_model
+from keras_colorful import data_files, data_service, dataset, models, tfrecords
+from keras_colorful.training import callbacks, demo_data, optimizer, strategies, training_model
+from keras_colorful.training import config as config_lib
 
 MODEL_FILENAME = "model.keras"
 DEMO_PHOTOS = 64
@@ -39,14 +44,9 @@ DEMO_PHOTOS = 64
 log = logging.getLogger(__name__)
 
 
-def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
-    """"auto"/"mirrored": MirroredStrategy over the visible GPUs (or the CPU); "one_device"."""
-    if name in ("auto", "mirrored"):
-        return tf.distribute.MirroredStrategy()
-    if name == "one_device":
-        gpus = tf.config.list_logical_devices("GPU")
-        return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
-    raise ValueError(f"Unknown strategy {name!r}.")
+def make_strategy(name: str = "auto", tpu: str | None = None) -> tf.distribute.Strategy:
+    """See `strategies.make_strategy`: auto, mirrored, multi_worker, tpu, one_device."""
+    return strategies.make_strategy(name, tpu=tpu)
 
 
 def load_prior(path: str | None) -> np.ndarray | None:
@@ -82,21 +82,37 @@ def train_and_evaluate(config: config_lib.TrainingConfig, strategy=None, verbose
 
     Returns:
         {"step", "resumed_from", "loss", "unweighted_loss", "images_per_second",
-         "model_path", "data"} where "data" is the pipeline's report (files, skipped files).
+         "model_path", "data", "is_chief", "net"} where "data" is the pipeline's report (files,
+        skipped files; for TFRecords the number of shard files), "is_chief" whether this process
+        wrote model_dir, and "net" the trained network.
     """
+    # First: a multi-worker strategy must be set up before other TensorFlow work (issue 7).
+    strategy = strategy or make_strategy(config.strategy, tpu=config.tpu)
+    is_chief = strategies.is_chief(strategy)
+    # The chief writes model_dir; other workers write to model_dir/workertemp_<id>, removed at
+    # the end (and here, if a killed run left it behind).
+    work_dir = strategies.output_dir(config.model_dir, strategy)
+    strategies.remove_worker_dir(config.model_dir, strategy)
     config = resolve_data(config)
-    os.makedirs(config.model_dir, exist_ok=True)
-    config.write_json()
+    os.makedirs(work_dir, exist_ok=True)
+    if is_chief:
+        config.write_json()
     keras.utils.set_random_seed(config.seed)
     if config.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
-    strategy = strategy or make_strategy(config.strategy)
     prior = load_prior(config.prior)
 
-    report = data_files.scan_images(data_files.list_image_files(config.data_dir))
-    files = list(report.files)
-    if not files:
-        raise ValueError(f"None of the image files in {config.data_dir!r} could be decoded.")
+    if tfrecords.is_tfrecord_source(config.data_dir):  # scanned when the shards were written
+        source = config.data_dir
+        data_report = {"num_files": None, "num_skipped": None, "skipped": [],
+                       "tfrecord_files": len(tfrecords.list_tfrecord_files(source))}
+    else:
+        report = data_files.scan_images(data_files.list_image_files(config.data_dir))
+        source = list(report.files)
+        if not source:
+            raise ValueError(f"None of the image files in {config.data_dir!r} could be decoded.")
+        data_report = {"num_files": report.num_files, "num_skipped": report.num_skipped,
+                       "skipped": [path for path, _ in report.skipped[:5]]}
     with strategy.scope():
         net = models.build_model(config.preset)
         trainer = training_model.build_training_model(net, prior=prior)
@@ -105,29 +121,42 @@ def train_and_evaluate(config: config_lib.TrainingConfig, strategy=None, verbose
             lr_decay_steps=config.lr_decay_steps, weight_decay=config.weight_decay,
             beta_1=config.beta_1, beta_2=config.beta_2, epsilon=config.epsilon)
         trainer.compile(optimizer=adam, jit_compile=config.jit_compile)
+        strategies.adapt_keras_model(trainer, strategy)
         adam.build(trainer.trainable_variables)
         checkpoint = tf.train.Checkpoint(model=trainer, optimizer=adam)
+        # Every worker saves (saving may run collective ops); only the chief's copy is kept.
         manager = tf.train.CheckpointManager(
-            checkpoint, os.path.join(config.model_dir, "checkpoints"),
+            checkpoint, os.path.join(work_dir, "checkpoints"),
             max_to_keep=config.keep_checkpoints)
-        if manager.latest_checkpoint:
-            checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        # Every worker restores the chief's latest checkpoint.
+        latest = tf.train.latest_checkpoint(os.path.join(config.model_dir, "checkpoints"))
+        if latest:
+            checkpoint.restore(latest).assert_existing_objects_matched()
     start_step = int(adam.iterations.numpy())
     if start_step:
-        log.warning("Resuming from %s at step %d.", manager.latest_checkpoint, start_step)
+        log.warning("Resuming from %s at step %d.", latest, start_step)
     if start_step >= config.train_steps:
         log.warning("Already trained %d >= %d steps.", start_step, config.train_steps)
 
+    # Each worker reads its own files (TFRecord shards), unless a tf.data service hands the
+    # batches out (one shared job: every batch goes to one worker).
     train_data = dataset.make_dataset(
-        files, batch_size=config.batch_size, crop_size=config.crop_size, training=True,
-        resize_shorter_to=config.resize_shorter_to, seed=config.seed + start_step, scan=False)
+        source, batch_size=config.batch_size, crop_size=config.crop_size, training=True,
+        resize_shorter_to=config.resize_shorter_to, seed=config.seed + start_step, scan=False,
+        shard=None if config.data_service else strategies.input_shard(strategy))
+    if config.data_service:
+        train_data = data_service.distribute(
+            train_data, config.data_service, processing_mode=config.data_service_mode,
+            job_name=f"keras_colorful:{config.model_dir}:{start_step}")
+    train_data = strategies.prepare_dataset(train_data, strategy)
     eval_rgb = dataset.make_eval_batch(
-        config.eval_dir or files, config.num_summary_images, config.crop_size)
+        config.eval_dir or source, config.num_summary_images, config.crop_size
+    ) if is_chief else None
     steps_per_epoch = min(config.checkpoint_every, config.train_steps)
     summaries = callbacks.TrainingSummaries(
-        os.path.join(config.model_dir, "logs"), adam, config.batch_size, net=net,
+        os.path.join(work_dir, "logs"), adam, config.batch_size, net=net,
         eval_rgb=eval_rgb, log_every=min(10, steps_per_epoch),
-        image_every=config.image_summary_every)
+        image_every=config.image_summary_every if is_chief else 0)
     history = trainer.fit(
         train_data,
         epochs=math.ceil(config.train_steps / steps_per_epoch),
@@ -139,7 +168,8 @@ def train_and_evaluate(config: config_lib.TrainingConfig, strategy=None, verbose
     ) if start_step < config.train_steps else None
 
     model_path = os.path.join(config.model_dir, MODEL_FILENAME)
-    net.save(model_path)
+    net.save(os.path.join(work_dir, MODEL_FILENAME))  # all workers save; the chief's is kept
+    strategies.remove_worker_dir(config.model_dir, strategy)
     last = {k: float(v[-1]) for k, v in history.history.items()} if history else {}
     return {
         "step": int(adam.iterations.numpy()),
@@ -148,6 +178,7 @@ def train_and_evaluate(config: config_lib.TrainingConfig, strategy=None, verbose
         "unweighted_loss": last.get("unweighted_loss"),
         "images_per_second": summaries.images_per_second,
         "model_path": model_path,
-        "data": {"num_files": report.num_files, "num_skipped": report.num_skipped,
-                 "skipped": [path for path, _ in report.skipped[:5]]},
+        "data": data_report,
+        "is_chief": is_chief,
+        "net": net,
     }

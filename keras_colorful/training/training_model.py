@@ -2,18 +2,17 @@
 
 The input pipeline ships uint8 RGB crops; this model converts them to Lab inside the training step
 (on the GPU when there is one), feeds L to the colorization network and hands the logits and the
-ground-truth ab to `RebalancedSoftCrossEntropy`, which adds the loss. It shares every weight with
-the network, so the network alone is what gets saved and exported.
+ground-truth ab to `RebalancedSoftCrossEntropy`, whose output is the loss `compute_loss` returns.
+It shares every weight with the network, so the network alone is what gets saved and exported.
 
 Example:
 >>> import numpy as np
 >>> from keras_colorful import models
 >>> from keras_colorful.training import training_model
->>> net = models.build_model("tiny")
->>> trainer = training_model.build_training_model(net)
->>> logits = trainer(np.zeros((1, 32, 32, 3), "uint8"))
->>> tuple(logits.shape)
-(1, 8, 8, 313)
+>>> trainer = training_model.ColorizationTrainer(models.build_model("tiny"))
+>>> outputs = trainer(np.zeros((1, 32, 32, 3), "uint8"))
+>>> tuple(outputs["logits"].shape), tuple(outputs["loss"].shape)
+((1, 8, 8, 313), ())
 """
 
 from __future__ import annotations
@@ -22,6 +21,8 @@ import keras
 import tensorflow as tf
 
 from keras_colorful import color, losses
+
+LOSS_LAYER_NAME = "rebalanced_loss"
 
 
 @keras.saving.register_keras_serializable(package="keras_colorful")
@@ -42,27 +43,45 @@ class RgbToLab(keras.layers.Layer):
         return (*input_shape[:-1], 1), (*input_shape[:-1], 2)
 
 
-def build_training_model(net: keras.Model, prior=None, **loss_kwargs) -> keras.Model:
-    """Wraps `net` (L -> logits) into an RGB-in model whose forward pass adds the loss.
+class ColorizationTrainer(keras.Model):
+    """Wraps `net` (L -> logits) into an RGB-in model whose loss is the rebalanced loss layer's.
+
+    Compile it with an optimizer and no loss, and `fit` it on a dataset of uint8 RGB batches.
 
     Args:
         net: a `ColorizationNet` (or any model from L [N, H, W, 1] to logits [N, H/4, W/4, Q]).
         prior: (313,) prior for the class weights; None = ImageNet's.
         **loss_kwargs: further `RebalancedSoftCrossEntropy` arguments.
 
-    Returns:
-        A functional model from uint8 RGB [N, H, W, 3] to logits; compile it with an optimizer and
-        no loss, and `fit` it on a dataset of uint8 RGB batches.
+    Outputs: {"logits": [N, H/4, W/4, Q], "loss": the weighted loss of the (replica's) batch}.
     """
-    rgb = keras.Input(shape=(None, None, 3), dtype="uint8", name="rgb")
-    lightness, ab = RgbToLab(name="rgb_to_lab")(rgb)
-    logits = net(lightness)
-    logits = losses.RebalancedSoftCrossEntropy(
-        prior=prior, dtype="float32", name="rebalanced_loss", **loss_kwargs
-    )(logits, ab)
-    return keras.Model(rgb, logits, name="colorization_trainer")
+
+    def __init__(self, net: keras.Model, prior=None, **loss_kwargs):
+        rgb = keras.Input(shape=(None, None, 3), dtype="uint8", name="rgb")
+        lightness, ab = RgbToLab(name="rgb_to_lab")(rgb)
+        logits = net(lightness)
+        loss = losses.RebalancedSoftCrossEntropy(
+            prior=prior, dtype="float32", name=LOSS_LAYER_NAME, **loss_kwargs
+        )(logits, ab)
+        super().__init__(rgb, {"logits": logits, "loss": loss}, name="colorization_trainer")
+        self.net = net
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        # The replicas' gradients are summed: scale each replica's loss (a mean over its share of
+        # the batch) by 1 / replicas, as Keras' own losses do; Keras un-scales it for display.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        return y_pred["loss"] / float(replicas)
+
+    @property
+    def loss_layer(self) -> losses.RebalancedSoftCrossEntropy:
+        return self.get_layer(LOSS_LAYER_NAME)
+
+
+def build_training_model(net: keras.Model, prior=None, **loss_kwargs) -> ColorizationTrainer:
+    """`ColorizationTrainer(net, prior, **loss_kwargs)`."""
+    return ColorizationTrainer(net, prior=prior, **loss_kwargs)
 
 
 def loss_layer(trainer: keras.Model) -> losses.RebalancedSoftCrossEntropy:
     """The loss layer of a model made by `build_training_model`."""
-    return trainer.get_layer("rebalanced_loss")
+    return trainer.get_layer(LOSS_LAYER_NAME)
