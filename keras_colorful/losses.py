@@ -41,10 +41,20 @@ def subsample_ab(ab: tf.Tensor, factor: int = constants.AB_SUBSAMPLE) -> tf.Tens
     return ab[:, ::factor, ::factor, :]
 
 
-def soft_cross_entropy(logits: tf.Tensor, soft_targets: tf.Tensor) -> tf.Tensor:
-    """Per-pixel cross-entropy -sum_q t_q log softmax(logits)_q, computed in float32."""
+def soft_cross_entropy(logits: tf.Tensor, bin_indices: tf.Tensor, bin_weights: tf.Tensor):
+    """Per-pixel -sum_q t_q log softmax(logits)_q for sparse soft targets, in float32.
+
+    Args:
+        logits: [..., Q] logits.
+        bin_indices: int32 [..., k], the bins where the target is non-zero.
+        bin_weights: float32 [..., k], the target's values there (summing to 1).
+
+    Returns:
+        [...] cross-entropy; equal to the dense form, without the [..., Q] target array.
+    """
     log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1)
-    return -tf.reduce_sum(soft_targets * log_probs, axis=-1)
+    picked = tf.gather(log_probs, bin_indices, batch_dims=len(bin_indices.shape) - 1)
+    return -tf.reduce_sum(bin_weights * picked, axis=-1)
 
 
 @keras.saving.register_keras_serializable(package="keras_colorful")
@@ -102,11 +112,14 @@ class RebalancedSoftCrossEntropy(keras.layers.Layer):
         """(weighted, unweighted) losses: sums over pixels and classes, divided by the batch."""
         ab = subsample_ab(tf.cast(ab, tf.float32), self.subsample)
         ab = ab[:, : tf.shape(logits)[1], : tf.shape(logits)[2], :]
-        soft_targets = bins.soft_encode(ab, num_neighbors=self.num_neighbors, sigma=self.sigma)
-        cross_entropy = soft_cross_entropy(logits, soft_targets)
-        pixel_weights = tf.gather(
-            tf.constant(self._class_weights), tf.argmax(soft_targets, axis=-1, output_type=tf.int32)
+        bin_indices, bin_weights = bins.soft_encode_sparse(
+            ab, num_neighbors=self.num_neighbors, sigma=self.sigma
         )
+        cross_entropy = soft_cross_entropy(logits, bin_indices, bin_weights)
+        # The bin of the soft target's argmax: the neighbour with the largest weight.
+        strongest = tf.argmax(bin_weights, axis=-1, output_type=tf.int32)
+        target_bins = tf.gather(bin_indices, strongest, batch_dims=len(bin_indices.shape) - 1)
+        pixel_weights = tf.gather(tf.constant(self._class_weights), target_bins)
         image_weights = bins.non_gray_mask(ab, threshold=self.gray_threshold)
         pixel_weights = pixel_weights * image_weights[:, None, None]
         batch_size = tf.cast(tf.shape(logits)[0], tf.float32)

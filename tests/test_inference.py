@@ -149,20 +149,6 @@ def test_load_bad_sources_raise_naming_them(tmp_path):
         keras_colorful.load(weights_path="w.pth")
 
 
-def test_released_weights_not_available_yet_says_what_to_do():
-    with pytest.raises(ValueError, match="eccv16") as raised:
-        keras_colorful.load("eccv16")
-    assert "scripts/train.py" in str(raised.value)
-
-
-@pytest.mark.skipif(loading.DEFAULT_MODEL_PATH.is_file(), reason="a default model is bundled")
-def test_default_model_missing_says_how_to_get_one():
-    with pytest.raises(FileNotFoundError) as raised:
-        keras_colorful.load()
-    assert "scripts/train.py" in str(raised.value)
-    assert str(loading.DEFAULT_MODEL_PATH) in str(raised.value)
-
-
 def test_package_level_names():
     assert keras_colorful.Colorizer is Colorizer
     assert keras_colorful.load is loading.load
