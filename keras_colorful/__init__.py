@@ -9,17 +9,16 @@ Example:
 """
 
 import importlib
+import importlib.util
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("bins", "color", "constants", "dataset", "losses", "models", "postprocess",
-               "training", "inference", "export", "weights", "evaluation")
 _API = {"load": "inference", "Colorizer": "inference"}
 
 
 def __getattr__(name):
-    if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
     if name in _API:
         return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
+    if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,7 +20,7 @@ Example:
     >>> worker = data_service.start_worker(dispatcher.target)
     >>> import tensorflow as tf
     >>> remote = data_service.distribute(tf.data.Dataset.range(5), dispatcher.target)
-    >>> sorted(remote.as_numpy_iterator())
+    >>> sorted(int(x) for x in remote.as_numpy_iterator())
     [0, 1, 2, 3, 4]
 """
 

@@ -243,10 +243,11 @@ def write_tfrecords(
 ) -> Manifest:
     """Converts a folder (or glob, or list) of photos into `num_shards` TFRecord shards.
 
-    Every file is read and decoded once, in parallel, with the training pipeline's decoder
-    (`data_files.decode_rgb`); those that fail are skipped and listed with the reason
-    (`data_files.scan_images`). The manifest is written last, so its presence means the shards are
-    complete.
+    The files are first scanned with the training pipeline's decoder (`data_files.scan_images`):
+    those that fail are skipped and listed with the reason. The others are read (and decoded once
+    more, for their size) in parallel and written, a contiguous block of the shuffled list per
+    shard, so shards differ by at most one image. The manifest is written last, so its presence
+    means the shards are complete.
 
     Args:
         source: as for `data_files.list_image_files` (a local folder, glob, file or list).
@@ -261,13 +262,18 @@ def write_tfrecords(
         The `Manifest` (also written to `PREFIX.manifest.json`).
 
     Raises:
-        ValueError: if `num_shards` < 1 or the source holds no image files.
+        ValueError: if `num_shards` < 1 or the source holds no decodable image files.
     """
     import tqdm
 
     if int(num_shards) != num_shards or num_shards < 1:
         raise ValueError(f"num_shards must be a positive integer, got {num_shards!r}.")
-    files = data_files.list_image_files(source)
+    report = data_files.scan_images(
+        data_files.list_image_files(source), num_parallel_calls=num_parallel_calls
+    )
+    files = list(report.files)
+    if not files:
+        raise ValueError(f"None of the image files in {source!r} could be decoded.")
     if seed is not None:
         files = [files[i] for i in np.random.default_rng(seed).permutation(len(files))]
     sources = _sources(source)
@@ -303,7 +309,7 @@ def write_tfrecords(
     done = 0
     try:
         for index, contents, height, width in records.as_numpy_iterator():
-            shard = index * num_shards // len(files)
+            shard = index * num_shards // len(files)  # contiguous, balanced blocks
             advance_to(shard)
             name = os.path.relpath(files[index], root) if root else files[index]
             writer.write(_example(contents, height, width, name))
@@ -319,12 +325,10 @@ def write_tfrecords(
             writer.close()
         bar.close()
 
-    failed = [path for path, ok in zip(files, written, strict=True) if not ok]
-    reasons = dict(data_files.scan_images(sorted(failed)).skipped) if failed else {}
-    skipped = tuple(
-        (path, reasons.get(path, "could not be read while writing the shards"))
-        for path in sorted(failed)
-    )
+    # Decoded in the scan but not when written (e.g. removed meanwhile): skipped as well.
+    late = [(path, "could not be read while writing the shards")
+            for path, ok in zip(files, written, strict=True) if not ok]
+    skipped = tuple(sorted(report.skipped + tuple(late)))
     manifest = Manifest(
         source=", ".join(sources),
         shards=tuple(

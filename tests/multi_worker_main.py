@@ -26,7 +26,7 @@ def main():
     summary = {key: result[key] for key in ("step", "resumed_from", "is_chief", "loss")}
     summary["trainable"] = [variable.path for variable in net.trainable_weights]
     summary["synchronized_batch_norm"] = all(
-        layer.synchronized for layer in net._flatten_layers()
+        layer.synchronized for layer in net.layers
         if isinstance(layer, keras.layers.BatchNormalization))
     print(json.dumps(summary), flush=True)
 

@@ -169,3 +169,31 @@ def test_killed_worker_then_restarted_job_resumes_from_the_last_checkpoint(tmp_p
     assert tf.train.latest_checkpoint(str(checkpoints)).endswith(f"ckpt-{killed_at + 2}")
     assert not (model_dir / "workertemp_1").exists()
     assert "Resuming from" in restarted.logs[1][1].read_text()  # the worker restored it too
+
+
+def test_strategy_selection_and_chief_rules():
+    from keras_colorful.training import config, strategies
+
+    assert strategies.STRATEGIES == config.STRATEGIES
+    two = json.dumps({"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 0}})
+    one = json.dumps({"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 0}})
+    assert strategies.resolve_name("auto", environ={"TF_CONFIG": two}) == "multi_worker"
+    assert strategies.resolve_name("auto", environ={"TF_CONFIG": one}) == "mirrored"
+    assert strategies.resolve_name("auto", environ={}) == "mirrored"
+    assert strategies.resolve_name("auto", tpu="local", environ={"TF_CONFIG": two}) == "tpu"
+    assert strategies.resolve_name("one_device", environ={"TF_CONFIG": two}) == "one_device"
+    with pytest.raises(ValueError, match="Unknown strategy"):
+        strategies.resolve_name("horovod")
+    with pytest.raises(ValueError, match="TF_CONFIG"):
+        strategies.tf_config({"TF_CONFIG": "{not json"})
+    workers = {"worker": ["a:1", "b:1"]}
+    with_chief = {"chief": ["c:1"], "worker": ["a:1", "b:1"]}
+    assert strategies.is_chief_task("worker", 0, workers)
+    assert not strategies.is_chief_task("worker", 1, workers)
+    assert strategies.is_chief_task("chief", 0, with_chief)
+    assert not strategies.is_chief_task("worker", 0, with_chief)
+    assert strategies.is_chief_task(None, None, None)
+    for name in strategies.STRATEGIES:
+        config.TrainingConfig(model_dir="x", strategy=name)
+    with pytest.raises(ValueError, match="strategy must be one of"):
+        config.TrainingConfig(model_dir="x", strategy="horovod")

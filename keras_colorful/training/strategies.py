@@ -144,14 +144,18 @@ def is_chief_task(task_type: str | None, task_id: int | None, cluster: Mapping |
     return task_type == "worker" and (task_id or 0) == 0
 
 
+def _cluster(strategy: tf.distribute.Strategy) -> dict:
+    resolver = getattr(strategy, "cluster_resolver", None)
+    spec = resolver.cluster_spec() if resolver is not None else None
+    return spec.as_dict() if spec else {}
+
+
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
     """Whether this process writes checkpoints, logs and the model of a run under `strategy`."""
     task_type, task_id = task(strategy)
     if task_type is None:
         return True
-    resolver = strategy.cluster_resolver
-    cluster = resolver.cluster_spec().as_dict() if resolver.cluster_spec() else {}
-    return is_chief_task(task_type, task_id, cluster)
+    return is_chief_task(task_type, task_id, _cluster(strategy))
 
 
 def output_dir(model_dir: str, strategy: tf.distribute.Strategy) -> str:
@@ -163,10 +167,13 @@ def output_dir(model_dir: str, strategy: tf.distribute.Strategy) -> str:
 
 
 def _training_tasks(strategy: tf.distribute.Strategy) -> list[tuple[str, int]]:
-    """(type, id) of every chief and worker task of the strategy's cluster, chief first."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    spec = resolver.cluster_spec() if resolver is not None else None
-    cluster = spec.as_dict() if spec else {}
+    """(type, id) of every chief and worker task of a multi-worker strategy's cluster, chief first.
+
+    Empty for other strategies (a TPU's cluster lists its hosts, but one client feeds them all).
+    """
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return []
+    cluster = _cluster(strategy)
     return [
         (task_type, task_id)
         for task_type in TRAINING_TASK_TYPES

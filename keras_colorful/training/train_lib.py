@@ -97,6 +97,9 @@ def train_and_evaluate(config: config_lib.TrainingConfig, strategy=None, verbose
     os.makedirs(work_dir, exist_ok=True)
     if is_chief:
         config.write_json()
+    if config.batch_size % strategy.num_replicas_in_sync:
+        log.warning("batch_size %d is not a multiple of the %d replicas: replicas get unequal "
+                    "shares of each batch.", config.batch_size, strategy.num_replicas_in_sync)
     keras.utils.set_random_seed(config.seed)
     if config.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")

@@ -1,0 +1,238 @@
+"""All the benchmarks of issue 6 in one run: prints markdown tables and the ratios against the goals.
+
+    python benchmarks/run_all.py [--quick] [--explore] [--json out.json] [--markdown out.md]
+
+Tables (each path in a worker process of its own; the paths compared with each other are timed
+in interleaved rounds, so that they see the same background load):
+
+1. Ceiling: float32 matmul GFLOP/s (TensorFlow, numpy, PyTorch).
+2. Inference of "eccv16" at 256x256, batch 1 and 8: Keras (`tf.function`, with and without XLA,
+   and `predict`), SavedModel (the network, and the TF Serving `colorize_tensor` signature),
+   PyTorch; time per image, achieved GFLOP/s, peak RSS.
+3. TFLite float32 / float16 / dynamic_int8 / int8 under LiteRT (XNNPACK), batch 1, LiteRT's
+   default threads and `num_threads=2`; file size.
+4. Training throughput, batch 8, 176x176, "eccv16" and "small": ours (with and without XLA)
+   against PyTorch.
+5. Input pipeline images/s against the "small" training step.
+6. The goals of issue 6 as ratios, met or not.
+
+`--quick` (about 2 minutes): the "small" network for the inference tables, "small" training
+only, fewer repeats; `--explore`: extra rows for the settings tried (oneDNN off). Defaults take
+about 8-10 minutes on a 2-core CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import importlib
+import os
+import tempfile
+import time
+
+try:
+    from benchmarks import bench_ceiling, bench_inference, bench_training, common
+except ImportError:  # run as `python benchmarks/run_all.py`: this folder is on sys.path
+    import bench_ceiling
+    import bench_inference
+    import bench_training
+    import common
+
+ONEDNN_OFF = {"TF_ENABLE_ONEDNN_OPTS": "0"}
+
+
+@dataclasses.dataclass
+class Settings:
+    """What to run; the defaults are the full table of issue 6."""
+
+    preset: str = "eccv16"  # inference tables
+    size: int = 256
+    batch_sizes: tuple = (1, 8)
+    repeats: int = 5  # timed calls of the quick cases (batch 1, "small" training, TFLite)
+    repeats_slow: int = 2  # timed calls of the slow ones (eccv16 batch > 1, eccv16 training)
+    warmup: int = 1
+    keras_paths: tuple = tuple(bench_inference.KERAS_PATHS)
+    quantizations: tuple = ("float32", "float16", "dynamic_int8", "int8")
+    tflite_threads: tuple = (None, 2)
+    calibration_images: int = 8
+    train_presets: tuple = ("eccv16", "small")
+    train_keras_paths: tuple = ("keras", "keras_xla")
+    train_batch: int = 8
+    train_size: int = 176
+    pipeline_preset: str = "small"
+    pipeline_batches_per_run: int = 40
+    matmul_size: int = 2048
+    explore: bool = False  # extra rows: oneDNN off
+    in_process: bool = False  # run every path in this process (tests; RSS is then shared)
+    log_path: str | None = None  # the workers' stderr
+
+    def slow(self, preset: str) -> bool:
+        return preset == "eccv16"
+
+
+QUICK = {
+    "preset": "small",
+    "repeats": 3,
+    "repeats_slow": 2,
+    "calibration_images": 2,
+    "train_presets": ("small",),
+    "matmul_size": 1024,
+    "pipeline_batches_per_run": 20,
+    "keras_paths": ("keras_function", "keras_predict", "saved_model", "saved_model_colorize"),
+    "tflite_threads": (None,),
+    "train_keras_paths": ("keras",),
+}
+
+
+def worker_factory(settings: Settings):
+    """(module, spec, env=None) -> a `common.Worker`, or a `common.LocalWorker` in process."""
+
+    def start(module: str, spec: dict, env: dict | None = None):
+        if settings.in_process:
+            return common.LocalWorker(importlib.import_module(module).make_handler(spec))
+        return common.Worker(module, spec, env, settings.log_path)
+
+    return start
+
+
+def run(settings: Settings, work_dir: str) -> dict:
+    """Runs every table; returns {"tables": [Table], "goals": Table, "raw": {...}}."""
+    start = worker_factory(settings)
+    tables, raw = [], {"settings": dataclasses.asdict(settings)}
+    began = time.perf_counter()
+    raw["machine_before"] = common.machine_info()
+
+    table, raw["matmul_gflops"] = bench_ceiling.matmul_table(
+        settings.matmul_size, settings.repeats, start
+    )
+    tables.append(table)
+    sections = raw["section_seconds"] = {"ceiling": time.perf_counter() - began}
+
+    explore = settings.explore and not settings.in_process
+    extra = []
+    if explore:
+        extra = [("Keras tf.function, oneDNN off (TF_ENABLE_ONEDNN_OPTS=0)",
+                  {"path": "keras_function", "preset": settings.preset, "size": settings.size},
+                  ONEDNN_OFF)]
+    repeats = {b: settings.repeats if b == 1 or not settings.slow(settings.preset)
+               else settings.repeats_slow for b in settings.batch_sizes}
+    inference, raw["inference"] = bench_inference.inference_tables(
+        settings.preset, settings.size, settings.batch_sizes, repeats, settings.warmup, start,
+        work_dir, settings.keras_paths, settings.quantizations, settings.tflite_threads,
+        settings.calibration_images, extra,
+    )
+    tables += inference
+    sections["inference"] = time.perf_counter() - began - sum(sections.values())
+
+    extra = []
+    if explore:
+        extra = [("ours, oneDNN off (TF_ENABLE_ONEDNN_OPTS=0)", {"path": "keras"}, ONEDNN_OFF)]
+    table, raw["training"] = bench_training.training_table(
+        settings.train_presets, settings.train_batch, settings.train_size,
+        {p: settings.repeats_slow if settings.slow(p) else settings.repeats
+         for p in settings.train_presets},
+        settings.warmup, start, settings.train_keras_paths, extra,
+    )
+    tables.append(table)
+    sections["training"] = time.perf_counter() - began - sum(sections.values())
+
+    fed_from_memory = [r["images_per_s"] for r in raw["training"]
+                       if r["preset"] == settings.pipeline_preset and r["path"] == "keras"]
+    table, raw["pipeline"] = bench_training.pipeline_table(
+        settings.pipeline_preset, settings.train_batch, settings.train_size, settings.repeats,
+        settings.warmup, start, work_dir, settings.pipeline_batches_per_run,
+        fed_from_memory[0] if fed_from_memory else None,
+    )
+    tables.append(table)
+
+    sections["pipeline"] = time.perf_counter() - began - sum(sections.values())
+    raw["machine_after"] = common.machine_info()
+    raw["seconds"] = time.perf_counter() - began
+    goals = goals_table(raw)
+    return {"tables": tables, "goals": goals, "raw": raw}
+
+
+def _ratio_row(goal, measured, target, better):
+    if measured is None:
+        return [goal, None, target, "not measured"]
+    met = measured <= target if better == "lower" else measured >= target
+    return [goal, measured, f"{'<=' if better == 'lower' else '>='} {target}",
+            "met" if met else "missed"]
+
+
+def goals_table(raw: dict) -> common.Table:
+    """The goals of issue 6 as ratios of this run's measurements."""
+    table = common.Table("Goals of issue 6 (ratios of this run)",
+                         ["goal", "measured", "target", "result"])
+    rows = raw["inference"]["rows"]
+    for batch in sorted({r["batch"] for r in rows}):
+        for row in rows:
+            if row["batch"] == batch and row["path"] in (
+                    "keras_function", "keras_function_xla", "saved_model") and not row["env"]:
+                table.rows.append(_ratio_row(
+                    f"{row['label']}, batch {batch}: time per image / PyTorch's",
+                    row["vs_torch"], 1.0, "lower"))
+    for row in raw["training"]:
+        if row["path"] in ("keras", "keras_xla") and not row["env"]:
+            table.rows.append(_ratio_row(
+                f'"{row["preset"]}" {row["label"]}: training images/s / PyTorch\'s',
+                row["vs_torch"], 1.0, "higher"))
+    sized = set()
+    for row in raw["inference"]["tflite"]:
+        quantization = row["quantization"]
+        if quantization in ("dynamic_int8", "int8"):
+            threads = "default" if row["threads"] is None else row["threads"]
+            table.rows.append(_ratio_row(
+                f"TFLite {quantization} (threads {threads}): time / float32's",
+                row["vs_float32"], 0.6, "lower"))
+            if quantization not in sized:
+                sized.add(quantization)
+                table.rows.append(_ratio_row(f"TFLite {quantization}: file size / float32's",
+                                             row["size_ratio"], 0.26, "lower"))
+    pipeline = raw["pipeline"]
+    training = pipeline["training_images_per_s"]
+    table.rows.append(_ratio_row(
+        "input pipeline images/s / \"small\" training step's",
+        pipeline["pipeline_images_per_s"] / training if training else None, 5.0, "higher"))
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help='"small" network, fewer repeats')
+    parser.add_argument("--explore", action="store_true", help="extra rows: oneDNN off")
+    parser.add_argument("--json", help="write the tables and raw measurements here")
+    parser.add_argument("--markdown", help="write the markdown here too")
+    parser.add_argument("--log", help="the workers' stderr (TensorFlow logs); default: dropped")
+    args = parser.parse_args()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    settings = Settings(**(QUICK if args.quick else {}), explore=args.explore, log_path=args.log)
+    with tempfile.TemporaryDirectory(prefix="colorful_bench_") as work_dir:
+        result = run(settings, work_dir)
+    raw = result["raw"]
+    machine = raw["machine_before"]
+    header = (
+        f"keras-colorful benchmarks, {datetime.date.today().isoformat()}: {machine['cpu']}, "
+        f"{machine['cores']} cores, load average {machine['loadavg']} before and "
+        f"{raw['machine_after']['loadavg']} after; {raw['seconds']:.0f} s ("
+        + ", ".join(f"{k} {v:.0f} s" for k, v in raw["section_seconds"].items()) + ")"
+        + (" (--quick)" if args.quick else "")
+    )
+    text = "\n\n".join([header] + [t.markdown() for t in result["tables"]]
+                       + [result["goals"].markdown()]) + "\n"
+    print(text)
+    if args.markdown:
+        with open(args.markdown, "w") as output:
+            output.write(text)
+    if args.json:
+        common.write_json(args.json, {
+            "header": header,
+            "tables": [t.as_dict() for t in result["tables"]],
+            "goals": result["goals"].as_dict(),
+            "raw": raw,
+        })
+
+
+if __name__ == "__main__":
+    main()
