@@ -244,13 +244,17 @@ def pipeline_table(
     data, note = photo_source(work_dir)
     spec = {"preset": preset, "batch": batch, "size": size, "data": data,
             "batches_per_run": batches_per_run}
+    paths = ("pipeline", "keras_pipeline")
+    # Both start (imports, graph building) at once; an iterator only runs from its first batch.
+    workers = [start_worker(MODULE, {**spec, "path": path}) for path in paths]
     results = {}
-    for path in ("pipeline", "keras_pipeline"):
-        worker = start_worker(MODULE, {**spec, "path": path})
-        try:
+    try:
+        for path, worker in zip(paths, workers, strict=True):
             (results[path],) = _time_group([worker], warmup + (2 if path == "pipeline" else 0),
                                            repeats)
-        finally:
+            worker.close()
+    finally:
+        for worker in workers:
             worker.close()
     pipeline_rate = batch * batches_per_run / results["pipeline"]["median_s"]
     fed_rate = batch / results["keras_pipeline"]["median_s"]

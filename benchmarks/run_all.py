@@ -73,13 +73,13 @@ class Settings:
 
 QUICK = {
     "preset": "small",
-    "repeats": 3,
-    "repeats_slow": 2,
+    "repeats": 2,
+    "repeats_slow": 1,
     "calibration_images": 2,
     "train_presets": ("small",),
     "matmul_size": 1024,
     "pipeline_batches_per_run": 20,
-    "keras_paths": ("keras_function", "keras_predict", "saved_model", "saved_model_colorize"),
+    "keras_paths": ("keras_function", "saved_model", "saved_model_colorize"),
     "tflite_threads": (None,),
     "train_keras_paths": ("keras",),
 }

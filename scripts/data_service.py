@@ -43,7 +43,8 @@ def main(argv):
         port = FLAGS.port + 1 if FLAGS.role == "both" and FLAGS.port else FLAGS.port
         worker = data_service.start_worker(address, port=port, worker_address=FLAGS.worker_address)
         servers.append(worker)
-        print(f"Worker on port {port}, registered with {address}", flush=True)
+        print(f"Worker on port {port or '(any free port)'}, registered with {address}",
+              flush=True)
     servers[0].join()
 
 

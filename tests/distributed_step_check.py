@@ -25,7 +25,7 @@ tf.config.set_logical_device_configuration(
 import keras  # noqa: E402
 
 from keras_colorful import models  # noqa: E402
-from keras_colorful.training import demo_data, optimizer, training_model  # noqa: E402
+from keras_colorful.training import demo_data, training_model  # noqa: E402
 
 
 def train_two_steps(strategy, initial_weights, batch):

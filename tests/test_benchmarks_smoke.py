@@ -1,0 +1,75 @@
+"""Smoke test of benchmarks/: every table of `run_all` on the "tiny" network at tiny sizes.
+
+Keeps the benchmark code from rotting: all paths run in this process (`in_process`), one timed
+call each. Also checks what the tables' ratios rest on: the PyTorch network has the Keras one's
+parameter count, and the analytic FLOP count equals PyTorch's own FLOP counter.
+"""
+
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("ai_edge_litert")
+
+from torch.utils import flop_counter  # noqa: E402
+
+from benchmarks import bench_ceiling, bench_inference, run_all, torch_models  # noqa: E402
+from keras_colorful import models  # noqa: E402
+
+
+@pytest.mark.parametrize("preset", ["tiny", "small"])
+def test_torch_network_matches_keras_parameters_and_flops(preset):
+    keras_count = sum(math.prod(w.shape) for w in models.build_model(preset).trainable_weights)
+    net = torch_models.build_torch_model(preset).eval()
+    assert torch_models.parameter_count(net) == keras_count
+    with flop_counter.FlopCounterMode(display=False) as counter, torch.inference_mode():
+        logits = net(torch.zeros((1, 1, 40, 56)))
+    assert tuple(logits.shape) == (1, 313, 10, 14)
+    assert bench_ceiling.forward_flops(preset, 40, 56) == counter.get_total_flops()
+
+
+def test_torch_eccv16_has_the_papers_parameter_count():
+    # METHOD.md / presets.py: 32,235,385 trainable parameters without the 626 of `model_out`.
+    assert torch_models.parameter_count(torch_models.build_torch_model("eccv16")) == 32_235_385
+
+
+def test_run_all_tiny(tmp_path):
+    settings = run_all.Settings(
+        preset="tiny", size=32, batch_sizes=(1, 2), repeats=1, repeats_slow=1,
+        calibration_images=1, train_presets=("tiny",), train_batch=2, train_size=32,
+        pipeline_preset="tiny", pipeline_batches_per_run=2, matmul_size=64, in_process=True,
+        # XLA rows are a flag on the same code; they compile slowly, so they are left out here.
+        keras_paths=("keras_function", "keras_predict", "saved_model", "saved_model_colorize"),
+        train_keras_paths=("keras",), tflite_threads=(2,),
+        quantizations=("float32", "dynamic_int8"),  # "float16" and "int8" convert the same way
+    )
+    result = run_all.run(settings, str(tmp_path))
+    tables = {table.title.split(":")[0]: table for table in result["tables"]}
+    assert set(tables) == {"Ceiling", "Inference", "TFLite (LiteRT, XNNPACK)", "Training",
+                           "Input pipeline"}
+
+    assert [row[0] for row in tables["Ceiling"].rows] == [
+        label for _, label in bench_ceiling.MATMUL_PATHS]
+    inference = tables["Inference"].rows
+    expected = [bench_inference.KERAS_PATHS[p] for p in settings.keras_paths]
+    expected.append(bench_inference.TORCH_LABEL)
+    assert [(row[0], row[1]) for row in inference] == [
+        (label, batch) for batch in (1, 2) for label in expected]
+    assert [row[0] for row in tables["TFLite (LiteRT, XNNPACK)"].rows] == ["float32", "dynamic_int8"]
+    assert [row[1] for row in tables["Training"].rows] == [
+        run_all.bench_training.LABELS[p] for p in (*settings.train_keras_paths, "torch")]
+    assert len(tables["Input pipeline"].rows) == 2
+    for table in result["tables"]:
+        for row in table.rows:
+            numbers = [cell for cell in row[1:] if isinstance(cell, int | float)]
+            assert numbers and all(number > 0 for number in numbers), (table.title, row)
+        assert table.markdown().count("\n|") == len(table.rows) + 2
+
+    exports = result["raw"]["inference"]["exports"]
+    sizes = exports["tflite_bytes"]
+    assert sizes["dynamic_int8"] < 0.6 * sizes["float32"]  # int8 weights, even for "tiny"
+    goals = result["goals"].rows
+    # Keras tf.function and SavedModel per batch, training, dynamic_int8 time and size, pipeline.
+    assert len(goals) == 2 * 2 + 1 + 2 + 1
+    assert {row[3] for row in goals} <= {"met", "missed"}
