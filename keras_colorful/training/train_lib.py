@@ -26,6 +26,7 @@ Example (a 2-step demo run on generated photos):
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -67,8 +68,6 @@ def resolve_data(config: config_lib.TrainingConfig) -> config_lib.TrainingConfig
     log.warning(
         "No data_dir given: this is a DEMO run on %d generated photos in %s. "
         "Pass --data_dir to train on your own photos.", DEMO_PHOTOS, demo_dir)
-    import dataclasses
-
     return dataclasses.replace(config, data_dir=demo_dir, demo=True)
 
 
