@@ -6,19 +6,19 @@ Tables (each path in a worker process of its own; the paths compared with each o
 in interleaved rounds, so that they see the same background load):
 
 1. Ceiling: float32 matmul GFLOP/s (TensorFlow, numpy, PyTorch).
-2. Inference of "eccv16" at 256x256, batch 1 and 8: Keras (`tf.function`, with and without XLA,
-   and `predict`), SavedModel (the network, and the TF Serving `colorize_tensor` signature),
+2. Inference of "eccv16" at 256x256, batch 1 and 8: Keras (`model(x)` in a `tf.function`, and
+   `predict`), SavedModel (the network, and the TF Serving `colorize_tensor` signature),
    PyTorch; time per image, achieved GFLOP/s, peak RSS.
-3. TFLite float32 / float16 / dynamic_int8 / int8 under LiteRT (XNNPACK), batch 1, LiteRT's
-   default threads and `num_threads=2`; file size.
-4. Training throughput, batch 8, 176x176, "eccv16" and "small": ours (with and without XLA)
-   against PyTorch.
+3. TFLite float32 / float16 / dynamic_int8 / int8 under LiteRT (XNNPACK), batch 1; file size.
+4. Training throughput, batch 8, 176x176, "eccv16" and "small": ours against PyTorch.
 5. Input pipeline images/s against the "small" training step.
 6. The goals of issue 6 as ratios, met or not.
 
-`--quick` (about 2 minutes): the "small" network for the inference tables, "small" training
-only, fewer repeats; `--explore`: extra rows for the settings tried (oneDNN off). Defaults take
-about 8-10 minutes on a 2-core CPU.
+The defaults take about 8 minutes on a 2-core CPU. `--quick` (about 2 minutes): the "small"
+network in the inference tables, "small" training only, fewer repeats. `--explore` adds the rows
+of the speed-ups tried and not kept (benchmarks/RESULTS.md): XLA (`jit_compile`) for the Keras
+inference and training paths, LiteRT `num_threads=2`, oneDNN off (`TF_ENABLE_ONEDNN_OPTS=0`);
+about 11 minutes.
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ except ImportError:  # run as `python benchmarks/run_all.py`: this folder is on 
     import common
 
 ONEDNN_OFF = {"TF_ENABLE_ONEDNN_OPTS": "0"}
+# The paths the inference goal compares with PyTorch's logits network (`saved_model_colorize`
+# does more: Lab conversion, decode, upsampling; it is in the table, not in the goals).
+GOAL_INFERENCE_PATHS = ("keras_function", "keras_function_xla", "keras_predict", "saved_model")
 
 
 @dataclasses.dataclass
@@ -52,18 +55,18 @@ class Settings:
     repeats: int = 5  # timed calls of the quick cases (batch 1, "small" training, TFLite)
     repeats_slow: int = 2  # timed calls of the slow ones (eccv16 batch > 1, eccv16 training)
     warmup: int = 1
-    keras_paths: tuple = tuple(bench_inference.KERAS_PATHS)
+    keras_paths: tuple = ("keras_function", "keras_predict", "saved_model", "saved_model_colorize")
     quantizations: tuple = ("float32", "float16", "dynamic_int8", "int8")
-    tflite_threads: tuple = (None, 2)
+    tflite_threads: tuple = (None,)
     calibration_images: int = 8
     train_presets: tuple = ("eccv16", "small")
-    train_keras_paths: tuple = ("keras", "keras_xla")
+    train_keras_paths: tuple = ("keras",)
     train_batch: int = 8
     train_size: int = 176
     pipeline_preset: str = "small"
     pipeline_batches_per_run: int = 40
     matmul_size: int = 2048
-    explore: bool = False  # extra rows: oneDNN off
+    explore: bool = False  # extra rows: the settings tried and not kept (see EXPLORE)
     in_process: bool = False  # run every path in this process (tests; RSS is then shared)
     log_path: str | None = None  # the workers' stderr
 
@@ -71,6 +74,14 @@ class Settings:
         return preset == "eccv16"
 
 
+# --explore: the speed-ups tried and not kept (RESULTS.md), as extra rows: XLA for the Keras
+# inference and training paths, LiteRT with num_threads=2, and oneDNN off (worker env, so not
+# with in_process).
+EXPLORE = {
+    "keras_paths": tuple(bench_inference.KERAS_PATHS),
+    "tflite_threads": (None, 2),
+    "train_keras_paths": ("keras", "keras_xla"),
+}
 QUICK = {
     "preset": "small",
     "repeats": 2,
@@ -80,8 +91,6 @@ QUICK = {
     "matmul_size": 1024,
     "pipeline_batches_per_run": 20,
     "keras_paths": ("keras_function", "saved_model", "saved_model_colorize"),
-    "tflite_threads": (None,),
-    "train_keras_paths": ("keras",),
 }
 
 
@@ -168,8 +177,7 @@ def goals_table(raw: dict) -> common.Table:
     rows = raw["inference"]["rows"]
     for batch in sorted({r["batch"] for r in rows}):
         for row in rows:
-            if row["batch"] == batch and row["path"] in (
-                    "keras_function", "keras_function_xla", "saved_model") and not row["env"]:
+            if row["batch"] == batch and row["path"] in GOAL_INFERENCE_PATHS and not row["env"]:
                 table.rows.append(_ratio_row(
                     f"{row['label']}, batch {batch}: time per image / PyTorch's",
                     row["vs_torch"], 1.0, "lower"))
@@ -201,13 +209,15 @@ def goals_table(raw: dict) -> common.Table:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help='"small" network, fewer repeats')
-    parser.add_argument("--explore", action="store_true", help="extra rows: oneDNN off")
+    parser.add_argument("--explore", action="store_true",
+                        help="extra rows: XLA, LiteRT num_threads=2, oneDNN off")
     parser.add_argument("--json", help="write the tables and raw measurements here")
     parser.add_argument("--markdown", help="write the markdown here too")
     parser.add_argument("--log", help="the workers' stderr (TensorFlow logs); default: dropped")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    settings = Settings(**(QUICK if args.quick else {}), explore=args.explore, log_path=args.log)
+    chosen = {**(EXPLORE if args.explore else {}), **(QUICK if args.quick else {})}
+    settings = Settings(**chosen, explore=args.explore, log_path=args.log)
     with tempfile.TemporaryDirectory(prefix="colorful_bench_") as work_dir:
         result = run(settings, work_dir)
     raw = result["raw"]

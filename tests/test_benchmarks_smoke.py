@@ -70,6 +70,6 @@ def test_run_all_tiny(tmp_path):
     sizes = exports["tflite_bytes"]
     assert sizes["dynamic_int8"] < 0.6 * sizes["float32"]  # int8 weights, even for "tiny"
     goals = result["goals"].rows
-    # Keras tf.function and SavedModel per batch, training, dynamic_int8 time and size, pipeline.
-    assert len(goals) == 2 * 2 + 1 + 2 + 1
+    # tf.function, predict, SavedModel per batch; training; dynamic_int8 time, size; pipeline.
+    assert len(goals) == 3 * 2 + 1 + 2 + 1
     assert {row[3] for row in goals} <= {"met", "missed"}
