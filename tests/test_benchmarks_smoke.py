@@ -9,8 +9,8 @@ import math
 
 import pytest
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("ai_edge_litert")
+import ai_edge_litert  # noqa: E402,F401  (the test extra installs it; no skipping)
+import torch  # noqa: E402
 
 from torch.utils import flop_counter  # noqa: E402
 

@@ -23,7 +23,7 @@ import pytest
 import keras_colorful
 from keras_colorful import bins, constants, models, postprocess, weights
 
-torch = pytest.importorskip("torch")
+import torch  # noqa: E402  (the test extra installs it; no skipping)
 from tests import torch_eccv16  # noqa: E402  (needs torch)
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
