@@ -7,11 +7,9 @@ parameter count, and the analytic FLOP count equals PyTorch's own FLOP counter.
 
 import math
 
-import pytest
-
 import ai_edge_litert  # noqa: E402,F401  (the test extra installs it; no skipping)
+import pytest
 import torch  # noqa: E402
-
 from torch.utils import flop_counter  # noqa: E402
 
 from benchmarks import bench_ceiling, bench_inference, run_all, torch_models  # noqa: E402

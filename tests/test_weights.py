@@ -19,11 +19,10 @@ import sys
 import keras
 import numpy as np
 import pytest
+import torch  # noqa: E402  (the test extra installs it; no skipping)
 
 import keras_colorful
 from keras_colorful import bins, constants, models, postprocess, weights
-
-import torch  # noqa: E402  (the test extra installs it; no skipping)
 from tests import torch_eccv16  # noqa: E402  (needs torch)
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
