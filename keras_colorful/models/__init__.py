@@ -18,7 +18,7 @@ TensorShape([2, 8, 8, 2])
 import keras
 
 from keras_colorful import constants
-from keras_colorful.models import presets
+from keras_colorful.models import calibration, presets
 from keras_colorful.models.colorization_net import ColorizationNet
 from keras_colorful.models.layers import AnnealedMean, CheckSpatialSize
 
@@ -27,6 +27,7 @@ __all__ = [
     "CheckSpatialSize",
     "ColorizationNet",
     "PRESETS",
+    "calibration",
     "build_inference_model",
     "build_model",
 ]
