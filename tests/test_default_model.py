@@ -26,5 +26,7 @@ def test_bundled_model_colorizes_a_black_and_white_photo():
     lab = skcolor.rgb2lab(result)
     chroma = np.hypot(lab[..., 1], lab[..., 2])
     assert chroma.mean() > 3.0  # a gray output has chroma ~0
-    np.testing.assert_allclose(lab[..., 0], skcolor.rgb2lab(np.repeat(
-        photo[..., None], 3, -1))[..., 0], atol=1.5)
+    # L is the photo's own, up to uint8 rounding; where a predicted colour is out of the sRGB
+    # gamut, clipping moves L too (measured: 0.2% of the pixels, by up to 4 units).
+    l_error = np.abs(lab[..., 0] - skcolor.rgb2lab(np.repeat(photo[..., None], 3, -1))[..., 0])
+    assert np.percentile(l_error, 99) < 1.0 and l_error.mean() < 0.5
