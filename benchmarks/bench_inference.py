@@ -39,7 +39,7 @@ except ImportError:  # run as a script from benchmarks/
     import common
 
 MODULE = "benchmarks.bench_inference"
-DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "train"
+DATA = common.TRAIN_PHOTOS
 
 KERAS_PATHS = {
     "keras_function": "Keras `model(x)` in tf.function",

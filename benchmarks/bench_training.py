@@ -32,8 +32,7 @@ except ImportError:  # run as a script from benchmarks/
     import common
 
 MODULE = "benchmarks.bench_training"
-# bench_pipeline.DEFAULT_DATA, without importing it (it loads TensorFlow).
-DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "train"
+DATA = common.TRAIN_PHOTOS
 LABELS = {
     "keras": "ours: `train_on_batch` (Lab, soft encoding, loss inside)",
     "keras_xla": "ours, jit_compile (XLA)",

@@ -29,6 +29,9 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
+# The shared training photos beside the checkout, when present (bench_pipeline.DEFAULT_DATA too).
+TRAIN_PHOTOS = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "train"
+
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Responses of a worker are the stdout lines that start with this (libraries may print too).
 _MARK = "@@bench "
