@@ -79,7 +79,8 @@ def main(argv):
     result = train_lib.train_and_evaluate(config_from_flags(), verbose=1)
     logging.info("Finished at step %d (resumed from %d); loss %s; model saved to %s",
                  result["step"], result["resumed_from"], result["loss"], result["model_path"])
-    print(f"Saved {result['model_path']} at step {result['step']}.")
+    if result["is_chief"]:  # other workers of a multi-worker job saved to a temporary folder
+        print(f"Saved {result['model_path']} at step {result['step']}.")
 
 
 if __name__ == "__main__":
