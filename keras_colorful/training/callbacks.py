@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_colorful import bins, postprocess
+from keras_colorful import bins, color, postprocess
 
 
 class CheckpointEveryEpoch(keras.callbacks.Callback):
@@ -112,8 +112,6 @@ class TrainingSummaries(keras.callbacks.Callback):
 
 def comparison_grid(net, rgb_uint8, temperature=0.38) -> np.ndarray:
     """[1, n*H, 3*W, 3] float image: one row per photo, gray input | prediction | truth."""
-    from keras_colorful import color
-
     rgb = tf.cast(rgb_uint8, tf.float32) / 255.0
     lab = color.rgb_to_lab(rgb)
     lightness = lab[..., :1]

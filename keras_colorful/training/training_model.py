@@ -81,7 +81,3 @@ def build_training_model(net: keras.Model, prior=None, **loss_kwargs) -> Coloriz
     """`ColorizationTrainer(net, prior, **loss_kwargs)`."""
     return ColorizationTrainer(net, prior=prior, **loss_kwargs)
 
-
-def loss_layer(trainer: keras.Model) -> losses.RebalancedSoftCrossEntropy:
-    """The loss layer of a model made by `build_training_model`."""
-    return trainer.get_layer(LOSS_LAYER_NAME)
