@@ -1,4 +1,4 @@
-"""The colorization network in PyTorch, for the side-by-side benchmarks (random weights).
+"""The colorization network in PyTorch, for the side-by-side benchmarks and `scripts/train_torch.py`.
 
 The same architecture as `keras_colorful.models.ColorizationNet` for any preset (the paper's
 "eccv16" network of ../shared/reference/METHOD.md, and the narrower "small" and "tiny"): L in

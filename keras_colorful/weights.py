@@ -131,8 +131,8 @@ def _to_keras_layout(key: str, value: np.ndarray, expected_shape) -> np.ndarray:
         value = np.transpose(value, (2, 3, 1, 0))
     if value.shape != tuple(expected_shape):
         raise ValueError(
-            f"State dict entry {key!r} has shape {value.shape} in Keras layout, the ECCV16 "
-            f"network needs {tuple(expected_shape)}: this is not the released ECCV16 model."
+            f"State dict entry {key!r} has shape {value.shape} in Keras layout, the network "
+            f"needs {tuple(expected_shape)}: this is not a state dict of that network."
         )
     return value
 
@@ -169,16 +169,22 @@ def check_model_out(model_out) -> float:
     return difference
 
 
-def convert_state_dict(state_dict) -> models.ColorizationNet:
+def convert_state_dict(
+    state_dict, preset: str = PRESET, logit_scale: float = LOGIT_SCALE
+) -> models.ColorizationNet:
     """Converts the release's state dict into the Keras "eccv16" network (temperature folded).
 
     Args:
         state_dict: mapping from the release's keys to torch tensors or numpy arrays (what
             `torch.load` gives for `colorization_release_v2-9b330a0b.pth`).
+        preset: the network's preset; other presets take state dicts of the same layout
+            (e.g. a "small" network trained in PyTorch, `scripts/train_torch.py`).
+        logit_scale: factor applied to the logits layer; 1 keeps a state dict's own logits.
 
     Returns:
-        A `ColorizationNet` named "eccv16" whose logits are the release's times `LOGIT_SCALE`:
-        decoded at the default temperature 0.38 it gives the released model's ab.
+        A `ColorizationNet` named after the preset whose logits are the state dict's times
+        `logit_scale`: for the release at the default scale, decoded at the default
+        temperature 0.38 it gives the released model's ab.
 
     Raises:
         ValueError: missing, unexpected or wrongly shaped entries, or a `model_out.weight`
@@ -189,10 +195,10 @@ def convert_state_dict(state_dict) -> models.ColorizationNet:
     >>> convert_state_dict({"model1.0.weight": np.zeros((64, 1, 3, 3))})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: The state dict lacks 73 entries of the ECCV16 network, e.g. ['model1.0.bias', ...
+    ValueError: The state dict lacks 73 entries of the 'eccv16' network, e.g. ['model1.0.bias', ...
     """
     state_dict = dict(state_dict)
-    net = models.build_model(PRESET, name=PRESET)
+    net = models.build_model(preset, name=preset)
     logits_layer = net.layers[-1]
     assignments = []
     missing = []
@@ -202,8 +208,8 @@ def convert_state_dict(state_dict) -> models.ColorizationNet:
         assignments.append((layer, keys))
     if missing:
         raise ValueError(
-            f"The state dict lacks {len(missing)} entries of the ECCV16 network, e.g. "
-            f"{missing[:3]}: this is not the released ECCV16 model (keys start with "
+            f"The state dict lacks {len(missing)} entries of the {preset!r} network, e.g. "
+            f"{missing[:3]}: this is not a state dict of that network (keys start with "
             f"{sorted(state_dict)[:3]})."
         )
     used = {key for _, keys in assignments for key in keys} | {_MODEL_OUT_KEY}
@@ -212,8 +218,8 @@ def convert_state_dict(state_dict) -> models.ColorizationNet:
     )
     if unexpected:
         raise ValueError(
-            f"The state dict has {len(unexpected)} entries the ECCV16 network does not, e.g. "
-            f"{unexpected[:3]}: this is not the released ECCV16 model."
+            f"The state dict has {len(unexpected)} entries the {preset!r} network does not, "
+            f"e.g. {unexpected[:3]}: this is not a state dict of that network."
         )
     if _MODEL_OUT_KEY in state_dict:
         check_model_out(state_dict[_MODEL_OUT_KEY])
@@ -225,9 +231,32 @@ def convert_state_dict(state_dict) -> models.ColorizationNet:
             for key, weight in zip(keys, layer.weights, strict=True)
         ]
         if layer is logits_layer:
-            values = [value * LOGIT_SCALE for value in values]
+            values = [value * logit_scale for value in values]
         layer.set_weights([value.astype(np.float32) for value in values])
     return net
+
+
+def network_state_dict(net: models.ColorizationNet) -> dict[str, np.ndarray]:
+    """The PyTorch-layout state dict of a `ColorizationNet` (the inverse of `convert_state_dict`
+    with `logit_scale=1`), e.g. to continue training a Keras network in PyTorch.
+
+    Example:
+
+    >>> from keras_colorful import models
+    >>> net = models.build_model("tiny")
+    >>> state_dict = network_state_dict(net)
+    >>> state_dict["model1.0.weight"].shape
+    (8, 1, 3, 3)
+    >>> again = convert_state_dict(state_dict, preset="tiny", logit_scale=1.0)
+    >>> all(np.array_equal(a, b) for a, b in zip(net.get_weights(), again.get_weights()))
+    True
+    """
+    state_dict = {}
+    for layer in net.layers:
+        keys = torch_keys(layer, net.block_depths)
+        for key, value in zip(keys, layer.get_weights(), strict=True):
+            state_dict[key] = np.transpose(value, (3, 2, 0, 1)) if value.ndim == 4 else value
+    return state_dict
 
 
 def load_state_dict(pth_path: str | os.PathLike) -> dict[str, np.ndarray]:

@@ -1,0 +1,183 @@
+"""scripts/train_torch.py trains the package's network with the package's loss, in PyTorch.
+
+Its pieces are checked against independent references (scikit-image for Lab, the Keras loss layer
+for the loss), and the whole path of the bundled model is run end to end on generated photos:
+pack_photos.py -> train_torch.py (CPU, "tiny") -> bundle_model.py --state_dict -> load().
+"""
+
+import importlib.util
+import json
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from skimage import color as skimage_color
+
+from keras_colorful import bins, losses, weights
+from tests import image_factory
+
+REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _load_script(name: str):
+    spec = importlib.util.spec_from_file_location(f"_script_{name}", REPOSITORY / "scripts" /
+                                                  f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+train_torch = _load_script("train_torch")
+
+
+def _run(script: str, *args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, str(REPOSITORY / "scripts" / script), *args],
+                            capture_output=True, text=True, timeout=600, cwd=REPOSITORY)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def test_rgb_to_lab_matches_scikit_image():
+    rgb = np.random.default_rng(0).uniform(0, 1, (2, 3, 17, 23))
+    rgb[0, :, 0, 0] = 0.0  # black and white
+    rgb[0, :, 0, 1] = 1.0
+    ours = train_torch.rgb_to_lab(torch.from_numpy(rgb.astype(np.float32))).numpy()
+    reference = skimage_color.rgb2lab(rgb.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    np.testing.assert_allclose(ours, reference, atol=1e-3)
+
+
+def test_loss_equals_the_keras_loss_layer():
+    rng = np.random.default_rng(1)
+    logits = rng.normal(0, 3, (3, 5, 6, 313)).astype(np.float32)
+    ab = rng.uniform(-90, 90, (3, 20, 24, 2)).astype(np.float32)
+    ab[1] = rng.uniform(-4.5, 4.5, (20, 24, 2))  # a gray image: weight 0
+    prior = bins.default_prior()
+    expected = [float(v) for v in
+                losses.RebalancedSoftCrossEntropy(prior=prior).compute_losses(logits, ab)]
+    got = train_torch.rebalanced_loss(
+        torch.from_numpy(logits).permute(0, 3, 1, 2), torch.from_numpy(ab).permute(0, 3, 1, 2),
+        torch.from_numpy(bins.ab_bin_centers().astype(np.float32)),
+        torch.from_numpy(bins.class_weights(prior)))
+    np.testing.assert_allclose([float(v) for v in got], expected, rtol=1e-5)
+    # The gray image adds to the unweighted loss only.
+    without_gray = train_torch.rebalanced_loss(
+        torch.from_numpy(logits[[0, 2]]).permute(0, 3, 1, 2),
+        torch.from_numpy(ab[[0, 2]]).permute(0, 3, 1, 2),
+        torch.from_numpy(bins.ab_bin_centers().astype(np.float32)),
+        torch.from_numpy(bins.class_weights(prior)))
+    np.testing.assert_allclose(float(without_gray[0]) * 2 / 3, expected[0], rtol=1e-5)
+
+
+def test_random_batch_takes_true_crops_and_flips():
+    # Photo n has R = 10 n, G = row, B = column, so every crop shows where it came from.
+    count, side = 5, 40
+    rows, cols = np.mgrid[0:side, 0:side]
+    photos = np.stack([np.stack([np.full_like(rows, 10 * n), rows, cols], -1)
+                       for n in range(count)]).astype(np.uint8)
+    generator = torch.Generator().manual_seed(0)
+    flipped = 0
+    for _ in range(4):
+        batch = train_torch.random_batch(torch.from_numpy(photos), 16, [24, 32], 1.0, generator)
+        size = batch.shape[-1]
+        assert batch.shape == (16, 3, size, size) and size in (24, 32)
+        values = np.rint(batch.numpy() * 255).astype(int)
+        for red, green, blue in values:
+            assert np.all(red == red[0, 0]) and red[0, 0] % 10 == 0 and red[0, 0] < 10 * count
+            assert np.array_equal(np.diff(green, axis=0), np.ones((size - 1, size)))
+            step = np.diff(blue, axis=1)
+            assert np.all(step == 1) or np.all(step == -1)
+            flipped += int(step[0, 0] == -1)
+    assert 0 < flipped < 64
+
+
+def test_scale_augmentation_resizes_smaller_crops():
+    photos = torch.from_numpy(
+        np.random.default_rng(2).integers(0, 256, (3, 64, 64, 3), dtype=np.uint8))
+    generator = torch.Generator().manual_seed(0)
+    batch = train_torch.random_batch(photos, 4, [48], 1.5, generator)
+    assert batch.shape == (4, 3, 48, 48)
+    assert 0.0 <= float(batch.min()) and float(batch.max()) <= 1.0
+
+
+def test_pack_train_bundle_load_end_to_end(tmp_path):
+    photos = tmp_path / "photos"
+    image_factory.write_color_images(photos / "a", 6, size=(40, 56))
+    image_factory.write_color_images(photos / "b", 3, size=(64, 48), ext="png", seed=10)
+    image_factory.write_bad_files(photos / "bad")
+    (tmp_path / "holdout.txt").write_text("b/image_002.png\n")
+    pack = tmp_path / "pack.npz"
+    packed = _run("pack_photos.py", f"--data_dir={photos}", "--size=32", f"--output={pack}",
+                  f"--exclude_list={tmp_path / 'holdout.txt'}")
+    assert "Packed 8 photos" in packed.stdout and "left out 1 listed" in packed.stdout
+    assert "skipped 3 unreadable" in packed.stdout and "truncated.jpg" in packed.stdout
+    with np.load(pack) as arrays:
+        assert arrays["offsets"].shape == (9,) and int(arrays["size"]) == 32
+        np.testing.assert_array_equal(arrays["bin_centers"], bins.ab_bin_centers())
+        assert "b/image_002.png" not in arrays["names"].tolist()
+
+    run = tmp_path / "run"
+    _run("train_torch.py", f"--photos={pack}", f"--output_dir={run}", "--preset=tiny",
+         "--device=cpu", "--batch_size=4", "--max_steps=3", "--output_sizes=16,24",
+         "--log_every=1")
+    progress = json.loads((run / "progress.json").read_text())
+    assert progress["done"] and progress["step"] == 3 and progress["images"] == 12
+
+    model_path = tmp_path / "bundled.keras"
+    _run("bundle_model.py", f"--state_dict={run / 'state.npz'}", "--preset=tiny",
+         "--temperature=0.5", f"--output={model_path}")
+
+    # The bundled Keras network computes the trained PyTorch network's logits, scaled by
+    # 0.38 / 0.5 (the folded temperature).
+    sys.path.insert(0, str(REPOSITORY))
+    from benchmarks import torch_models
+
+    with np.load(run / "state.npz") as arrays:
+        state = {key: torch.from_numpy(value) for key, value in arrays.items()}
+    torch_net = torch_models.build_torch_model("tiny")
+    torch_net.load_state_dict(state, strict=False)
+    lightness = np.random.default_rng(3).uniform(0, 100, (2, 1, 32, 40)).astype(np.float32)
+    with torch.no_grad():
+        expected = torch_net.eval()(torch.from_numpy(lightness)).numpy().transpose(0, 2, 3, 1)
+    keras_net = weights.convert_state_dict(state, preset="tiny", logit_scale=0.38 / 0.5)
+    from keras_colorful.inference import loading
+
+    bundled = loading.load_network(str(model_path))
+    got = np.asarray(bundled(lightness.transpose(0, 2, 3, 1)))
+    np.testing.assert_allclose(got, expected * 0.38 / 0.5, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(keras_net(lightness.transpose(0, 2, 3, 1))), got,
+                               atol=1e-6)
+
+    import keras_colorful
+
+    rgb = keras_colorful.load(str(model_path), network_size=32).colorize(
+        image_factory.color_image(40, 56))
+    assert rgb.shape == (40, 56, 3) and rgb.dtype == np.uint8
+
+
+def test_bundle_model_refuses_a_state_dict_of_another_preset(tmp_path):
+    from keras_colorful import models
+
+    state = weights.network_state_dict(models.build_model("tiny"))
+    np.savez(tmp_path / "tiny.npz", **state)
+    result = subprocess.run(
+        [sys.executable, str(REPOSITORY / "scripts" / "bundle_model.py"),
+         f"--state_dict={tmp_path / 'tiny.npz'}", "--preset=small",
+         f"--output={tmp_path / 'x.keras'}"], capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "'small' network" in result.stderr or "shape" in result.stderr
+
+
+@pytest.mark.parametrize("preset", ["tiny", "small"])
+def test_state_dict_round_trip(preset):
+    from keras_colorful import models
+
+    net = models.build_model(preset)
+    rng = np.random.default_rng(4)
+    net.set_weights([rng.normal(size=w.shape).astype(np.float32) for w in net.get_weights()])
+    again = weights.convert_state_dict(weights.network_state_dict(net), preset=preset,
+                                       logit_scale=1.0)
+    for a, b in zip(net.get_weights(), again.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
