@@ -24,7 +24,8 @@ the network sees photos resized to 256 at inference). Training runs for --train_
 time (or --max_steps): the learning rate warms up over --warmup_steps, stays at --learning_rate
 for the first half of the time and follows a cosine to 1% of it. The state dict is written
 atomically as `state.npz` (numpy arrays, PyTorch layout) every --save_every_seconds and at the
-end, with `progress.json`; --init continues from such a file.
+end, with `progress.json`; --init continues from such a file. Needs torch, numpy, Pillow and
+absl-py, not TensorFlow (`pip install torch` or the package's `convert` extra).
 """
 
 import json
