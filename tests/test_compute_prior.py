@@ -1,10 +1,7 @@
 """The prior of a folder of photos: keras_colorful.prior_lib and scripts/compute_prior.py."""
 
 import json
-import os
 import pathlib
-import subprocess
-import sys
 
 import numpy as np
 import PIL.Image
@@ -12,6 +9,7 @@ import pytest
 import skimage.color
 
 from keras_colorful import bins, prior_lib
+from tests.script_runner import run_script
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
 CENTERS64 = np.load(REPOSITORY / "keras_colorful" / "assets" / "pts_in_hull.npy").astype(float)
@@ -84,12 +82,8 @@ def test_missing_empty_and_undecodable_folders_are_clear_errors(tmp_path):
 def test_script_writes_the_prior_and_its_report(photo_folder, tmp_path):
     folder, images = photo_folder
     output = tmp_path / "out" / "prior.npy"
-    environment = dict(os.environ, PYTHONPATH=str(REPOSITORY), TF_CPP_MIN_LOG_LEVEL="3")
-    result = subprocess.run(
-        [sys.executable, str(REPOSITORY / "scripts" / "compute_prior.py"),
-         f"--data_dir={folder}", f"--output={output}", "--noprogress"],
-        capture_output=True, text=True, env=environment, timeout=120, check=False,
-    )
+    result = run_script("scripts/compute_prior.py", f"--data_dir={folder}",
+                        f"--output={output}", "--noprogress", timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     prior = np.load(output)
     assert prior.dtype == np.float64 and prior.shape == (313,)

@@ -8,10 +8,7 @@ photos.
 
 import json
 import math
-import os
 import pathlib
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -22,6 +19,7 @@ from skimage import metrics as skimage_metrics
 from keras_colorful import bins, evaluation, models
 from keras_colorful.inference import Colorizer
 from tests import image_factory
+from tests.script_runner import run_script
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 IMAGE_SIZES = ((24, 40), (32, 32), (20, 36))
@@ -254,21 +252,14 @@ def test_evaluate_script(photos, tmp_path):
     model_path = tmp_path / "tiny.keras"
     models.build_model("tiny").save(model_path)
     output, sheet = tmp_path / "report.json", tmp_path / "sheet.png"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO_ROOT / "scripts" / "evaluate.py"),
-            f"--data_dir={folder}",
-            f"--model={model_path}",
-            "--network_size=16",
-            f"--output={output}",
-            f"--contact_sheet={sheet}",
-            "--noprogress",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)),
+    result = run_script(
+        "scripts/evaluate.py",
+        f"--data_dir={folder}",
+        f"--model={model_path}",
+        "--network_size=16",
+        f"--output={output}",
+        f"--contact_sheet={sheet}",
+        "--noprogress",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "| gray (ab = 0) |" in result.stdout and "| model |" in result.stdout

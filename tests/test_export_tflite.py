@@ -5,10 +5,6 @@ The reference is the Keras model (logits, then `bins.annealed_mean`) in this pro
 the test net (finite, mean error bounded) - their errors on real photos are in export/README.md.
 """
 
-import os
-import pathlib
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -19,14 +15,9 @@ from skimage import color as skimage_color
 from keras_colorful import bins, color, postprocess
 from keras_colorful.export import network_loader, tflite_lib
 from tests import image_factory
+from tests.script_runner import run_script
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
 SIZE = 32
-ENV = dict(
-    os.environ,
-    TF_CPP_MIN_LOG_LEVEL="3",
-    PYTHONPATH=os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(REPO)])),
-)
 # Mean |ab| error bounds of the quantized variants on the test net, whose ab spread (std over
 # pixels) is ~10-20: a broken quantization (wrong scale, saturated softmax) is off by tens.
 MEAN_AB_ERROR_BOUND = {"dynamic_int8": 2.0, "int8": 6.0}
@@ -156,11 +147,10 @@ def test_convert_refuses_bad_arguments(net):
 def test_cli_int8_from_a_photo_folder(tmp_path):
     image_factory.write_color_images(tmp_path / "photos", 3, size=(40, 40))
     output = tmp_path / "model.tflite"
-    result = subprocess.run(
-        [sys.executable, str(REPO / "export" / "tflite.py"), "--preset=tiny", "--size=16",
-         "--quantization=int8", f"--representative_dir={tmp_path / 'photos'}",
-         f"--evaluate_dir={tmp_path / 'photos'}", f"--output={output}"],
-        capture_output=True, text=True, env=ENV, cwd=REPO, timeout=180,
+    result = run_script(
+        "export/tflite.py", "--preset=tiny", "--size=16", "--quantization=int8",
+        f"--representative_dir={tmp_path / 'photos'}", f"--evaluate_dir={tmp_path / 'photos'}",
+        f"--output={output}", timeout=180,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "int8 TFLite model written" in result.stdout

@@ -2,8 +2,6 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -11,8 +9,8 @@ import tensorflow as tf
 
 from keras_colorful import data_files, dataset, tfrecords
 from tests import image_factory
+from tests.script_runner import run_script
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CROP = 32
 
 
@@ -128,11 +126,8 @@ def test_tfrecord_source_names_and_errors(tmp_path):
 
 def test_make_tfrecords_script(folder, tmp_path):
     prefix = tmp_path / "out" / "train"
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
-    result = subprocess.run(
-        [sys.executable, os.path.join(REPO, "scripts", "make_tfrecords.py"),
-         f"--data_dir={folder['root']}", f"--output={prefix}", "--shards=2"],
-        env=env, capture_output=True, text=True, timeout=120)
+    result = run_script("scripts/make_tfrecords.py", f"--data_dir={folder['root']}",
+                        f"--output={prefix}", "--shards=2", timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Wrote 8 images" in result.stdout and "skipped 3 of 11 files" in result.stdout
     assert "truncated.jpg" in result.stdout

@@ -9,7 +9,6 @@ import importlib.util
 import json
 import pathlib
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -18,6 +17,7 @@ from skimage import color as skimage_color
 
 from keras_colorful import bins, losses, weights
 from tests import image_factory
+from tests.script_runner import run_script
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
 
@@ -34,8 +34,7 @@ train_torch = _load_script("train_torch")
 
 
 def _run(script: str, *args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, str(REPOSITORY / "scripts" / script), *args],
-                            capture_output=True, text=True, timeout=600, cwd=REPOSITORY)
+    result = run_script(f"scripts/{script}", *args, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
@@ -131,7 +130,6 @@ def test_pack_train_bundle_load_end_to_end(tmp_path):
 
     # The bundled Keras network computes the trained PyTorch network's logits, scaled by
     # 0.38 / 0.5 (the folded temperature).
-    sys.path.insert(0, str(REPOSITORY))
     from benchmarks import torch_models
 
     with np.load(run / "state.npz") as arrays:
@@ -162,10 +160,8 @@ def test_bundle_model_refuses_a_state_dict_of_another_preset(tmp_path):
 
     state = weights.network_state_dict(models.build_model("tiny"))
     np.savez(tmp_path / "tiny.npz", **state)
-    result = subprocess.run(
-        [sys.executable, str(REPOSITORY / "scripts" / "bundle_model.py"),
-         f"--state_dict={tmp_path / 'tiny.npz'}", "--preset=small",
-         f"--output={tmp_path / 'x.keras'}"], capture_output=True, text=True, timeout=300)
+    result = run_script("scripts/bundle_model.py", f"--state_dict={tmp_path / 'tiny.npz'}",
+                        "--preset=small", f"--output={tmp_path / 'x.keras'}")
     assert result.returncode != 0
     assert "'small' network" in result.stderr or "shape" in result.stderr
 

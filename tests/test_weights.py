@@ -11,10 +11,6 @@ differs from PyTorch float64 by ~3e-5 relative on these random networks, and the
 ab differences are <= 0.01.
 """
 
-import os
-import pathlib
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -24,8 +20,8 @@ import torch  # noqa: E402  (the test extra installs it; no skipping)
 import keras_colorful
 from keras_colorful import bins, constants, models, postprocess, weights
 from tests import torch_eccv16  # noqa: E402  (needs torch)
+from tests.script_runner import run_script
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 LOGITS_RELATIVE_TOLERANCE = 1e-4
 AB_TOLERANCE = 0.05
 # Local address where nothing listens: a download attempt fails at once without the network.
@@ -56,18 +52,11 @@ def pth_path(torch_model, tmp_path_factory):
 def converted_path(pth_path, tmp_path_factory):
     """The random release converted by the command-line script, as a user would."""
     output = tmp_path_factory.mktemp("converted") / "out" / "eccv16.keras"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO_ROOT / "scripts" / "convert_official_weights.py"),
-            f"--pth={pth_path}",
-            f"--output={output}",
-            "--nocheck_hash",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)),
+    result = run_script(
+        "scripts/convert_official_weights.py",
+        f"--pth={pth_path}",
+        f"--output={output}",
+        "--nocheck_hash",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Converted" in result.stdout
