@@ -24,8 +24,8 @@ the network sees photos resized to 256 at inference). Training runs for --train_
 time (or --max_steps): the learning rate warms up over --warmup_steps, stays at --learning_rate
 for the first half of the time and follows a cosine to 1% of it. The state dict is written
 atomically as `state.npz` (numpy arrays, PyTorch layout) every --save_every_seconds and at the
-end, with `progress.json`; --init continues from such a file. Needs torch, numpy, Pillow and
-absl-py, not TensorFlow (`pip install torch` or the package's `convert` extra).
+end, with `progress.json`; --init continues from such a file. Needs torch, numpy, Pillow (with
+WebP, as its wheels are) and absl-py, not TensorFlow (`pip install torch`, or the `convert` extra).
 """
 
 import json
@@ -119,15 +119,8 @@ def decode_pack(path: str):
     chunks = [data[offsets[i]:offsets[i + 1]].tobytes() for i in range(len(offsets) - 1)]
 
     def decode(chunk):
-        try:
-            with Image.open(io.BytesIO(chunk)) as image:
-                return np.asarray(image.convert("RGB"))
-        except OSError:  # a Pillow built without WebP: torchvision decodes it too
-            import torchvision
-
-            encoded = torch.frombuffer(bytearray(chunk), dtype=torch.uint8)
-            tensor = torchvision.io.decode_image(encoded, mode=torchvision.io.ImageReadMode.RGB)
-            return tensor.permute(1, 2, 0).numpy()
+        with Image.open(io.BytesIO(chunk)) as image:
+            return np.asarray(image.convert("RGB"))
 
     with concurrent.futures.ThreadPoolExecutor(os.cpu_count()) as pool:
         photos = np.stack(list(pool.map(decode, chunks)))
@@ -168,8 +161,7 @@ def learning_rate(step: int, fraction: float) -> float:
 
 def save_state(net, output_dir: pathlib.Path, progress: dict) -> None:
     """Writes state.npz (atomically) and progress.json."""
-    arrays = {key: value.detach().float().cpu().numpy() for key, value in
-              net.state_dict().items() if not key.endswith("num_batches_tracked")}
+    arrays = {key: value.detach().cpu().numpy() for key, value in net.state_dict().items()}
     temporary = output_dir / "state.tmp.npz"
     np.savez(temporary, **arrays)
     os.replace(temporary, output_dir / "state.npz")
@@ -196,7 +188,7 @@ def main(argv):
     net = torch_models.build_torch_model(FLAGS.preset, seed=FLAGS.seed)
     if FLAGS.init:
         state = {key: torch.from_numpy(value) for key, value in np.load(FLAGS.init).items()}
-        net.load_state_dict(state, strict=False)
+        net.load_state_dict(state)
     net = net.to(device).to(memory_format=torch.channels_last).train()
     kernels = [p for p in net.parameters() if p.ndim == 4]
     others = [p for p in net.parameters() if p.ndim != 4]

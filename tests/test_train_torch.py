@@ -135,7 +135,7 @@ def test_pack_train_bundle_load_end_to_end(tmp_path):
     with np.load(run / "state.npz") as arrays:
         state = {key: torch.from_numpy(value) for key, value in arrays.items()}
     torch_net = torch_models.build_torch_model("tiny")
-    torch_net.load_state_dict(state, strict=False)
+    torch_net.load_state_dict(state)
     lightness = np.random.default_rng(3).uniform(0, 100, (2, 1, 32, 40)).astype(np.float32)
     with torch.no_grad():
         expected = torch_net.eval()(torch.from_numpy(lightness)).numpy().transpose(0, 2, 3, 1)
