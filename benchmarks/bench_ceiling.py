@@ -22,6 +22,8 @@ import argparse
 import json
 import math
 
+from keras_colorful import constants, presets
+
 try:
     from benchmarks import common
 except ImportError:  # run as a script from benchmarks/
@@ -36,17 +38,17 @@ def forward_flops(preset: str, height: int, width: int) -> int:
     """FLOPs (2 x multiply-adds) of the convs of one image's forward pass.
 
     Args:
-        preset: a `keras_colorful.models.PRESETS` name.
+        preset: a `keras_colorful.presets.PRESETS` name.
         height: input height (a multiple of 8).
         width: input width (a multiple of 8).
 
     Returns:
         The count, an int.
     """
-    table = common.presets()
-    if preset not in table:
-        raise ValueError(f"Unknown preset {preset!r}; choose from {sorted(table)}.")
-    widths, depths = table[preset]["block_widths"], table[preset]["block_depths"]
+    if preset not in presets.PRESETS:
+        raise ValueError(f"Unknown preset {preset!r}; choose from {sorted(presets.PRESETS)}.")
+    config = presets.PRESETS[preset]
+    widths, depths = config["block_widths"], config["block_depths"]
     total, channels, h, w = 0, 1, height, width
     for block in range(1, 8):
         for i in range(depths[block - 1]):
@@ -57,7 +59,7 @@ def forward_flops(preset: str, height: int, width: int) -> int:
     total += 2 * 16 * channels * widths[7] * h * w  # transposed conv k4 s2: per input pixel
     channels, h, w = widths[7], 2 * h, 2 * w
     total += (depths[7] - 1) * 2 * 9 * channels * channels * h * w
-    total += 2 * channels * common.num_bins() * h * w  # the 1x1 logits conv
+    total += 2 * channels * constants.NUM_BINS * h * w  # the 1x1 logits conv
     return total
 
 

@@ -16,7 +16,7 @@ of the same shapes) on L images `size` x `size`, in a worker process of its own:
 - "tflite": the `.tflite` of `tflite_lib.convert` (float32, float16, dynamic_int8, int8; fixed
   size, batch 1; logits and annealed-mean ab out) under the LiteRT interpreter, its default
   XNNPACK delegate, with `num_threads` None (LiteRT's default) or a number;
-- "torch": `benchmarks.torch_models` (channels first, as PyTorch runs by default) under
+- "torch": `keras_colorful.torch_port.network` (channels first, as PyTorch runs by default) under
   `torch.inference_mode()` (logits out).
 
 Each worker reports its peak resident memory (VmHWM, reset before each batch size) and its
@@ -39,7 +39,6 @@ except ImportError:  # run as a script from benchmarks/
     import common
 
 MODULE = "benchmarks.bench_inference"
-DATA = common.TRAIN_PHOTOS
 
 KERAS_PATHS = {
     "keras_function": "Keras `model(x)` in tf.function",
@@ -55,11 +54,13 @@ TORCH_LABEL = "PyTorch (inference_mode)"
 
 
 def calibration_photos(count: int, size: int) -> list:
-    """Photos for int8 calibration: the first of ../shared/data/train, else random uint8 images."""
+    """Photos for int8 calibration: the first JPEGs of `common.train_photos()`, else random uint8
+    images."""
     import numpy as np
 
-    if DATA.exists():
-        files = sorted(str(p) for p in DATA.rglob("*.jpg"))[:count]
+    folder = common.train_photos()
+    if folder is not None:
+        files = sorted(str(p) for p in folder.rglob("*.jpg"))[:count]
         if files:
             return files
     rng = np.random.default_rng(0)
@@ -156,12 +157,9 @@ def _build_keras(spec: dict):
 def _build_torch(spec: dict):
     import torch
 
-    try:
-        from benchmarks import torch_models
-    except ImportError:
-        import torch_models
+    from keras_colorful.torch_port import network
 
-    net = torch_models.build_torch_model(spec["preset"]).eval()
+    net = network.build_torch_model(spec["preset"]).eval()
 
     def make_call(batch: int):
         generator = torch.Generator().manual_seed(batch)
@@ -393,9 +391,12 @@ def _tflite_table(preset, size, exports, quantizations, threads_options, repeats
             bench_ceiling.gflops_per_s(flops, result["median_s"]), result["peak_rss_mib"],
             row["vs_float32"], exports["convert_s"][quantization],
         ])
+    folder = common.train_photos()
+    calibration = (f"JPEGs of {folder}" if folder is not None
+                   else f"random images (${common.PHOTOS_ENV} unset)")
     table.notes.append(
         "time / float32: against float32 at the same num_threads. int8: full-integer, calibrated "
-        "on photos of ../shared/data/train; input and outputs stay float32."
+        f"on {calibration}; input and outputs stay float32."
     )
     return table
 

@@ -1,12 +1,12 @@
 """Input pipeline throughput: the pre-training scan and the training pipeline, in images/s.
 
-Measures on ../shared/data/train when it exists (else on JPEGs it generates in a temporary
-folder): the time to list the files, the `scan_images` pass (one decode of every file), and
+Measures on the photos of `--data` (without it, on JPEGs it generates in a temporary folder):
+the time to list the files, the `scan_images` pass (one decode of every file), and
 `make_dataset` in training mode (decode, random crop, resize, flip, batch) for at most
 `--seconds` or `--max_batches`.
 
 Usage:
-    PYTHONPATH=. python benchmarks/bench_pipeline.py --seconds 20
+    PYTHONPATH=. python benchmarks/bench_pipeline.py --data photos/ --seconds 20
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ import pathlib
 import tempfile
 import time
 
-from keras_colorful import constants, data_files, dataset
+from keras_colorful import constants
+from keras_colorful.data import decode, pipeline, sources
 
-DEFAULT_DATA = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data" / "train"
+NUM_GENERATED = 200
 
 
 def _generated_jpegs(directory: pathlib.Path, count: int) -> list[str]:
@@ -47,14 +48,14 @@ def run(
     """Prints the scan and pipeline throughput on `files`."""
     scanned = files[:max_scan] if max_scan else files
     start = time.perf_counter()
-    report = data_files.scan_images(scanned)
+    report = decode.scan_images(scanned)
     scan_seconds = time.perf_counter() - start
     print(
         f"scan: {len(scanned)} files in {scan_seconds:.2f} s = "
         f"{len(scanned) / scan_seconds:.0f} images/s ({report.num_skipped} skipped)"
     )
 
-    batches = dataset.make_dataset(
+    batches = pipeline.make_dataset(
         list(report.files), batch_size=batch_size, crop_size=crop_size, scan=False
     )
     iterator = iter(batches)
@@ -74,7 +75,7 @@ def run(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default=str(DEFAULT_DATA), help="folder or glob of images")
+    parser.add_argument("--data", help="folder or glob of images (default: generated JPEGs)")
     parser.add_argument("--batch_size", type=int, default=8)
     parser.add_argument("--crop_size", type=int, default=constants.TRAIN_CROP_SIZE)
     parser.add_argument("--seconds", type=float, default=10.0, help="pipeline timing budget")
@@ -83,14 +84,14 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as temporary:
-        if pathlib.Path(args.data).exists():
+        if args.data:
             source = args.data
         else:
-            print(f"{args.data} not found: generating 200 JPEGs (336x224).")
+            print(f"No --data: generating {NUM_GENERATED} JPEGs (336x224).")
             source = temporary
-            _generated_jpegs(pathlib.Path(temporary), 200)
+            _generated_jpegs(pathlib.Path(temporary), NUM_GENERATED)
         start = time.perf_counter()
-        files = data_files.list_image_files(source)
+        files = sources.list_image_files(source)
         print(f"listed {len(files)} files in {time.perf_counter() - start:.2f} s from {source}")
         run(files, args.batch_size, args.crop_size, args.seconds, args.max_batches, args.max_scan)
 

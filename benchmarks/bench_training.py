@@ -8,12 +8,12 @@
   with coupled L2), `train_on_batch` on a uint8 RGB batch: the Lab conversion, the soft encoding
   of the targets and the rebalanced loss all happen inside the step; "keras_xla": the same with
   `jit_compile=True`;
-- "torch": `benchmarks.torch_models` in training mode, forward, the weighted soft cross-entropy
+- "torch": `keras_colorful.torch_port.network` in training mode, forward, the weighted soft cross-entropy
   against a precomputed dense soft target `[N, 313, H / 4, W / 4]` and per-pixel weights (no
   Lab conversion, no encoding: those are free for it), backward, `torch.optim.Adam` (the same
   betas, epsilon and coupled L2 on the conv kernels);
-- "pipeline": `dataset.make_dataset` in training mode on the photos (decode, random crop, resize,
-  flip, batch), `batches_per_run` batches per timed run;
+- "pipeline": `data.pipeline.make_dataset` in training mode on the photos (decode, random crop,
+  resize, flip, batch), `batches_per_run` batches per timed run;
 - "keras_pipeline": the "keras" step fed by that pipeline (the batches it consumes are decoded
   in the same process, as in `fit`).
 """
@@ -32,7 +32,6 @@ except ImportError:  # run as a script from benchmarks/
     import common
 
 MODULE = "benchmarks.bench_training"
-DATA = common.TRAIN_PHOTOS
 LABELS = {
     "keras": "ours: `train_on_batch` (Lab, soft encoding, loss inside)",
     "keras_xla": "ours, jit_compile (XLA)",
@@ -43,9 +42,10 @@ LABELS = {
 
 
 def photo_source(work_dir: str) -> tuple[str, str]:
-    """The folder of photos to read (../shared/data/train, else generated JPEGs) and a note."""
-    if DATA.exists():
-        return str(DATA), f"photos of {DATA}"
+    """The folder of photos to read (`common.train_photos()`, else generated JPEGs) and a note."""
+    folder = common.train_photos()
+    if folder is not None:
+        return str(folder), f"photos of {folder}"
     try:  # imported here: it loads TensorFlow, which the parent and PyTorch workers need not
         from benchmarks import bench_pipeline
     except ImportError:
@@ -54,7 +54,7 @@ def photo_source(work_dir: str) -> tuple[str, str]:
     folder = pathlib.Path(work_dir) / "generated_photos"
     folder.mkdir(parents=True, exist_ok=True)
     bench_pipeline._generated_jpegs(folder, 200)
-    return str(folder), "200 generated 336x224 JPEGs (no ../shared/data/train)"
+    return str(folder), f"200 generated 336x224 JPEGs (${common.PHOTOS_ENV} unset)"
 
 
 def _build_keras(spec: dict):
@@ -62,7 +62,8 @@ def _build_keras(spec: dict):
     import numpy as np
     import tensorflow as tf
 
-    from keras_colorful import dataset, models
+    from keras_colorful import models
+    from keras_colorful.data import pipeline
     from keras_colorful.training import optimizer, training_model
 
     keras.utils.set_random_seed(0)
@@ -70,7 +71,7 @@ def _build_keras(spec: dict):
     iterator = None
     if spec["path"] in ("pipeline", "keras_pipeline"):
         iterator = iter(
-            dataset.make_dataset(spec["data"], batch_size=batch, crop_size=size, scan=False)
+            pipeline.make_dataset(spec["data"], batch_size=batch, crop_size=size, scan=False)
         )
     if spec["path"] == "pipeline":
         batches = int(spec.get("batches_per_run", 10))
@@ -94,26 +95,26 @@ def _build_keras(spec: dict):
 def _build_torch(spec: dict):
     import torch
 
-    try:
-        from benchmarks import torch_models
-    except ImportError:
-        import torch_models
+    from keras_colorful import constants
+    from keras_colorful.torch_port import network
 
     batch, size = spec["batch"], spec["size"]
-    net = torch_models.build_torch_model(spec["preset"]).train()
+    net = network.build_torch_model(spec["preset"]).train()
     kernels = [p for name, p in net.named_parameters() if name.endswith("weight") and p.ndim == 4]
     others = [p for name, p in net.named_parameters() if not (name.endswith("weight") and p.ndim == 4)]
     adam = torch.optim.Adam(
-        [{"params": kernels, "weight_decay": 1e-3}, {"params": others, "weight_decay": 0.0}],
-        lr=3.16e-5, betas=(0.9, 0.99), eps=1e-8,
+        [{"params": kernels, "weight_decay": constants.WEIGHT_DECAY},
+         {"params": others, "weight_decay": 0.0}],
+        lr=constants.LEARNING_RATE, betas=(constants.ADAM_BETA_1, constants.ADAM_BETA_2),
+        eps=constants.ADAM_EPSILON,
     )
     generator = torch.Generator().manual_seed(0)
-    bins = common.num_bins()
+    bins, neighbors = constants.NUM_BINS, constants.SOFT_ENCODE_NEIGHBORS
     lightness = 100 * torch.rand((batch, 1, size, size), generator=generator)
     # A soft target like the encoder's: 10 bins per pixel with weights summing to 1, dense.
     shape = (batch, size // 4, size // 4)
-    indices = torch.randint(0, bins, (batch, 10, *shape[1:]), generator=generator)
-    values = torch.rand((batch, 10, *shape[1:]), generator=generator)
+    indices = torch.randint(0, bins, (batch, neighbors, *shape[1:]), generator=generator)
+    values = torch.rand((batch, neighbors, *shape[1:]), generator=generator)
     target = torch.zeros((batch, bins, *shape[1:])).scatter_(1, indices, values)
     target /= target.sum(dim=1, keepdim=True)
     weights = 0.1 + 6 * torch.rand((batch, 1, *shape[1:]), generator=generator)

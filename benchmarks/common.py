@@ -18,7 +18,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import os
 import pathlib
@@ -29,44 +28,33 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-# The shared training photos beside the checkout, when present (bench_pipeline.DEFAULT_DATA too).
-TRAIN_PHOTOS = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "train"
-
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+# The environment variable naming a folder of JPEG photos (searched recursively) for the input
+# pipeline benchmark and the int8 calibration. Without it they use generated photos.
+PHOTOS_ENV = "KERAS_COLORFUL_BENCHMARK_PHOTOS"
 # Responses of a worker are the stdout lines that start with this (libraries may print too).
 _MARK = "@@bench "
 
 
-# --- the package's plain-data modules, read without importing TensorFlow ---------------------
+# --- photos --------------------------------------------------------------------------------
 
 
-def load_package_file(relative: str):
-    """A module of `keras_colorful` loaded from its file alone (it must import nothing heavy).
+def train_photos() -> pathlib.Path | None:
+    """The folder of photos named by $KERAS_COLORFUL_BENCHMARK_PHOTOS, or None when it is unset.
 
-    Importing `keras_colorful.models.presets` the usual way runs the package's `__init__` files,
-    which load TensorFlow: too much for the PyTorch and LiteRT workers, whose memory is measured.
+    With None, the pipeline benchmark measures generated JPEGs and the int8 calibration uses
+    random images (the tables' notes say which).
+
+    Raises:
+        ValueError: the variable names something that is not a folder.
     """
-    path = REPO_ROOT / "keras_colorful" / relative
-    spec = importlib.util.spec_from_file_location(f"_bench_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def presets() -> dict[str, dict]:
-    """`keras_colorful.models.presets.PRESETS` (widths and depths of each preset).
-
-    Example:
-
-    >>> presets()["eccv16"]["block_widths"][:3]
-    (64, 128, 256)
-    """
-    return load_package_file("models/presets.py").PRESETS
-
-
-def num_bins() -> int:
-    """`keras_colorful.constants.NUM_BINS` (313)."""
-    return int(load_package_file("constants.py").NUM_BINS)
+    value = os.environ.get(PHOTOS_ENV)
+    if not value:
+        return None
+    folder = pathlib.Path(value)
+    if not folder.is_dir():
+        raise ValueError(f"${PHOTOS_ENV} is {value!r}, which is not a folder.")
+    return folder
 
 
 # --- timing and memory ---------------------------------------------------------------------

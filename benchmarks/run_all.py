@@ -1,4 +1,4 @@
-"""All the benchmarks of issue 6 in one run: prints markdown tables and the ratios against the goals.
+"""All the benchmarks in one run: prints markdown tables and the ratios against the goals.
 
     python benchmarks/run_all.py [--quick] [--explore] [--json out.json] [--markdown out.md]
 
@@ -12,13 +12,15 @@ in interleaved rounds, so that they see the same background load):
 3. TFLite float32 / float16 / dynamic_int8 / int8 under LiteRT (XNNPACK), batch 1; file size.
 4. Training throughput, batch 8, 176x176, "eccv16" and "small": ours against PyTorch.
 5. Input pipeline images/s against the "small" training step.
-6. The goals of issue 6 as ratios, met or not.
+6. The goals as ratios, met or not: Keras at least as fast as PyTorch (inference and
+   training), int8 TFLite at most 0.6x float32's time and 0.26x its size, the input pipeline at
+   least 5x the "small" training step.
 
-The defaults take about 8 minutes on a 2-core CPU. `--quick` (about 2 minutes): the "small"
-network in the inference tables, "small" training only, fewer repeats. `--explore` adds the rows
-of the speed-ups tried and not kept (benchmarks/RESULTS.md): XLA (`jit_compile`) for the Keras
-inference and training paths, LiteRT `num_threads=2`, oneDNN off (`TF_ENABLE_ONEDNN_OPTS=0`);
-about 11 minutes.
+`--quick`: the "small" network in the inference tables, "small" training only, fewer repeats.
+`--explore` adds the rows of the speed-ups tried and not kept (benchmarks/RESULTS.md): XLA
+(`jit_compile`) for the Keras inference and training paths, LiteRT `num_threads=2`, oneDNN off
+(`TF_ENABLE_ONEDNN_OPTS=0`). benchmarks/README.md says how long each takes. Photos: see
+`common.PHOTOS_ENV`.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ GOAL_INFERENCE_PATHS = ("keras_function", "keras_function_xla", "keras_predict",
 
 @dataclasses.dataclass
 class Settings:
-    """What to run; the defaults are the full table of issue 6."""
+    """What to run; the defaults are the full tables."""
 
     preset: str = "eccv16"  # inference tables
     size: int = 256
@@ -171,8 +173,8 @@ def _ratio_row(goal, measured, target, better):
 
 
 def goals_table(raw: dict) -> common.Table:
-    """The goals of issue 6 as ratios of this run's measurements."""
-    table = common.Table("Goals of issue 6 (ratios of this run)",
+    """The goals as ratios of this run's measurements, each met or missed."""
+    table = common.Table("Goals (ratios of this run)",
                          ["goal", "measured", "target", "result"])
     rows = raw["inference"]["rows"]
     for batch in sorted({r["batch"] for r in rows}):

@@ -13,7 +13,7 @@ import importlib.util
 
 __version__ = "0.1.0"
 
-_API = {"load": "inference", "Colorizer": "inference"}
+_API = {"load": "loading", "Colorizer": "inference"}
 
 
 def __getattr__(name):

@@ -31,8 +31,6 @@ EXIT_USAGE = 2
 
 OUTPUT_SUFFIX = ".png"
 DEFAULT_BATCH_SIZE = 8
-# --network-size value for "each image's own size, rounded to a multiple of 8".
-NATIVE_SIZE = "native"
 
 
 class UsageError(Exception):
@@ -53,22 +51,43 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _network_size(text: str) -> int | str:
-    if text == NATIVE_SIZE:
-        return text
-    value = int(text)
-    if value < 8 or value % 8:
-        raise argparse.ArgumentTypeError(f"must be a multiple of 8 or {NATIVE_SIZE!r}, got {text}")
-    return value
+def _network_size(text: str) -> int | None:
+    """A --network-size value: a multiple of 8, or "native" (None: each image's own size)."""
+    from keras_colorful.inference import pipeline
+
+    try:
+        return pipeline.parse_network_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _resolve_network_size(value):
-    """The `network_size` argument of the library for a --network-size value (None: default)."""
-    from keras_colorful import postprocess
+def _model_flags() -> argparse.ArgumentParser:
+    """The --model and --weights-path flags every subcommand that loads a model takes."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--model",
+        "-m",
+        default=None,
+        metavar="PATH_OR_NAME",
+        help=".keras file, SavedModel directory (colorize only) or released weights name "
+        "(default: bundled)",
+    )
+    parent.add_argument(
+        "--weights-path", default=None, metavar="PATH", help="local weights for a named model"
+    )
+    return parent
 
-    if value is None:
-        return postprocess.DEMO_NETWORK_SIZE
-    return None if value == NATIVE_SIZE else value
+
+def _temperature_flag(help_text: str) -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--temperature",
+        "-t",
+        type=_positive_float,
+        default=constants.ANNEALED_MEAN_TEMPERATURE,
+        help=help_text + " (default %(default)s)",
+    )
+    return parent
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,78 +97,63 @@ def build_parser() -> argparse.ArgumentParser:
         description="Colorful Image Colorization (Zhang, Isola, Efros, ECCV 2016) in Keras.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    model_flags = _model_flags()
+    network_size_help = (
+        f"size the network runs at, a multiple of 8, or {constants.NATIVE_NETWORK_SIZE!r} for "
+        "each image's own size (default: %(default)s, as the release's demo)"
+    )
 
     colorize = commands.add_parser(
         "colorize",
+        parents=[model_flags, _temperature_flag("annealed-mean temperature: lower is more saturated")],
         help="colorize image files, folders (recursive) and glob patterns",
         description="Colorize images; writes <output>/<relative path>.png for every input.",
     )
     colorize.add_argument("inputs", nargs="+", metavar="INPUT", help="file, folder or glob")
     colorize.add_argument("--output", "-o", required=True, metavar="DIR", help="output folder")
     colorize.add_argument(
-        "--temperature",
-        "-t",
-        type=_positive_float,
-        default=constants.ANNEALED_MEAN_TEMPERATURE,
-        help="annealed-mean temperature: lower is more saturated (default %(default)s)",
-    )
-    colorize.add_argument(
         "--side-by-side",
         action="store_true",
         help="write gray | colorized (| original, for colour inputs) grids",
-    )
-    colorize.add_argument(
-        "--model",
-        "-m",
-        default=None,
-        metavar="PATH_OR_NAME",
-        help=".keras file, SavedModel directory or released weights name (default: bundled)",
-    )
-    colorize.add_argument(
-        "--weights-path", default=None, metavar="PATH", help="local weights for a named model"
     )
     colorize.add_argument(
         "--batch-size", type=_positive_int, default=DEFAULT_BATCH_SIZE, metavar="N",
         help="images per network call (default %(default)s)",
     )
     colorize.add_argument(
-        "--network-size", type=_network_size, default=None, metavar="N",
-        help="size the network runs at, a multiple of 8, or 'native' (default: 256, as the "
-        "release's demo)",
+        "--network-size", type=_network_size, default=constants.DEMO_NETWORK_SIZE, metavar="N",
+        help=network_size_help,
     )
     colorize.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
     export = commands.add_parser("export", help="export a model for serving")
     formats = export.add_subparsers(dest="format", required=True, metavar="FORMAT")
     saved_model = formats.add_parser(
-        "saved_model", help="SavedModel for TF Serving (decode baked in)"
+        "saved_model",
+        parents=[model_flags, _temperature_flag("temperature of the signatures without one")],
+        help="SavedModel for TF Serving (decode baked in)",
     )
-    saved_model.add_argument("--model", "-m", default=None, metavar="PATH_OR_NAME",
-                             help=".keras file or released weights name (default: bundled)")
-    saved_model.add_argument("--weights-path", default=None, metavar="PATH")
     saved_model.add_argument("--output", "-o", required=True, metavar="DIR",
                              help="version directory, e.g. models/colorizer/1")
-    saved_model.add_argument("--network-size", type=_network_size, default=None, metavar="N",
-                             help="a multiple of 8 or 'native' (default 256)")
-    saved_model.add_argument("--temperature", type=_positive_float,
-                             default=constants.ANNEALED_MEAN_TEMPERATURE)
+    saved_model.add_argument("--network-size", type=_network_size,
+                             default=constants.DEMO_NETWORK_SIZE, metavar="N",
+                             help=network_size_help)
     saved_model.add_argument("--overwrite", action="store_true")
 
     tflite = formats.add_parser(
-        "tflite", help="TFLite model for mobile (builtin ops, annealed mean baked in)"
+        "tflite",
+        parents=[model_flags, _temperature_flag("annealed-mean temperature of the ab output")],
+        help="TFLite model for mobile (builtin ops, annealed mean baked in)",
     )
-    tflite.add_argument("--model", "-m", default=None, metavar="PATH_OR_NAME",
-                        help=".keras file or released weights name (default: bundled)")
-    tflite.add_argument("--weights-path", default=None, metavar="PATH")
     tflite.add_argument("--output", "-o", required=True, metavar="FILE",
                         help="the .tflite file to write")
-    tflite.add_argument("--quantization", default="float32",
-                        choices=("float32", "float16", "dynamic_int8", "int8"))
-    tflite.add_argument("--size", type=_network_size, default=None, metavar="N",
-                        help="fixed input height and width, a multiple of 8 (default 256)")
-    tflite.add_argument("--input-type", default="l_float", choices=("l_float", "gray_uint8"))
-    tflite.add_argument("--temperature", type=_positive_float,
-                        default=constants.ANNEALED_MEAN_TEMPERATURE)
+    tflite.add_argument("--quantization", default=constants.QUANTIZATIONS[0],
+                        choices=constants.QUANTIZATIONS)
+    tflite.add_argument("--size", type=_network_size, default=constants.DEMO_NETWORK_SIZE,
+                        metavar="N",
+                        help="fixed input height and width, a multiple of 8 (default %(default)s)")
+    tflite.add_argument("--input-type", default=constants.TFLITE_INPUT_TYPES[0],
+                        choices=constants.TFLITE_INPUT_TYPES)
     tflite.add_argument("--representative-dir", default=None, metavar="DIR",
                         help="photos (folder or glob) to calibrate int8 on")
     tflite.add_argument("--num-calibration-images", type=_positive_int, default=100, metavar="N")
@@ -203,7 +207,7 @@ def plan_outputs(
     >>> [str(output) for _, output in jobs]
     ['out/a/x.png', 'out/b/c/y.png', 'out/b/x.png']
     """
-    from keras_colorful import data_files  # imports TensorFlow: only when needed
+    from keras_colorful.data import sources  # imports TensorFlow: only when needed
 
     output_dir = pathlib.Path(output_dir)
     jobs: list[tuple[str, pathlib.Path]] = []
@@ -213,7 +217,7 @@ def plan_outputs(
     for source in inputs:
         expanded = os.path.expanduser(source)
         try:
-            files = data_files.list_image_files(expanded)
+            files = sources.list_image_files(expanded)
         except ValueError as error:
             errors.append((source, str(error)))
             continue
@@ -247,17 +251,15 @@ def plan_outputs(
 def _colorize_command(args: argparse.Namespace) -> int:
     import tqdm
 
-    from keras_colorful import image_io, inference
-    from keras_colorful.inference import processing
+    from keras_colorful import image_io, loading
+    from keras_colorful.inference import full_resolution
 
     output_dir = pathlib.Path(args.output)
     if output_dir.exists() and not output_dir.is_dir():
         raise UsageError(f"--output {args.output!r} exists and is not a folder.")
     try:
-        colorizer = inference.load(
-            args.model,
-            weights_path=args.weights_path,
-            network_size=_resolve_network_size(args.network_size),
+        colorizer = loading.load(
+            args.model, weights_path=args.weights_path, network_size=args.network_size
         )
     except (ValueError, TypeError, OSError) as error:
         raise UsageError(f"cannot load the model: {error}") from error
@@ -300,7 +302,7 @@ def _colorize_command(args: argparse.Namespace) -> int:
                     continue
                 try:
                     if args.side_by_side:
-                        result = processing.comparison_grid(original, result)
+                        result = full_resolution.comparison_grid(original, result)
                     image_io.write_image(output, result)
                     written += 1
                 except (OSError, ValueError) as error:
@@ -315,7 +317,7 @@ def _colorize_command(args: argparse.Namespace) -> int:
 
 
 def _export_command(args: argparse.Namespace) -> int:
-    from keras_colorful.inference import loading
+    from keras_colorful import loading
 
     try:
         net = loading.load_network(args.model, weights_path=args.weights_path)
@@ -329,7 +331,7 @@ def _export_command(args: argparse.Namespace) -> int:
         path = saved_model_lib.export_saved_model(
             net,
             args.output,
-            network_size=_resolve_network_size(args.network_size),
+            network_size=args.network_size,
             temperature=args.temperature,
             overwrite=args.overwrite,
         )
@@ -340,22 +342,22 @@ def _export_command(args: argparse.Namespace) -> int:
 
 
 def _export_tflite(net, args: argparse.Namespace) -> int:
-    from keras_colorful import data_files
+    from keras_colorful.data import sources
     from keras_colorful.export import tflite_lib
 
-    if args.size == NATIVE_SIZE:
+    if args.size is None:
         raise UsageError("--size must be a number: TFLite models have a fixed input size.")
     photos = None
     if args.representative_dir:
         try:
-            photos = data_files.list_image_files(args.representative_dir)
+            photos = sources.list_image_files(args.representative_dir)
         except ValueError as error:
             raise UsageError(str(error)) from error
     try:
         model = tflite_lib.convert(
             net,
             args.quantization,
-            _resolve_network_size(args.size),
+            args.size,
             representative_images=photos,
             temperature=args.temperature,
             input_type=args.input_type,

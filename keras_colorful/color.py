@@ -7,9 +7,9 @@ white point and the Lab scaling are folded into the matrices. Piecewise function
 their two branches with the power taken of an argument clamped into its own branch, so no
 fractional power of a negative number is ever evaluated (no NaN, in values or in gradients).
 
-Speed (measured on CPU, see benchmarks/): powers are written exp(p log x), which TensorFlow's CPU
-kernels vectorise (about 5x faster than `tf.pow`), and the selection uses the non-broadcasting
-`Select` op (about 5x faster than `tf.where`'s broadcasting `SelectV2` on equal shapes).
+Speed: powers are written exp(p log x), which TensorFlow's CPU kernels vectorise and `tf.pow`'s
+do not, and the selection uses the non-broadcasting `Select` op, which is cheaper than
+`tf.where`'s broadcasting `SelectV2` on equal shapes (`benchmarks/bench_foundation.py`).
 
 Works on any shape `[..., 3]`, eagerly, inside `tf.function`, inside `tf.data.Dataset.map`, under
 XLA and on a GPU.
@@ -20,17 +20,12 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-# sRGB primaries to XYZ (IEC 61966-2-1; the matrix scikit-image uses).
-_XYZ_FROM_RGB = np.array(
-    [
-        [0.412453, 0.357580, 0.180423],
-        [0.212671, 0.715160, 0.072169],
-        [0.019334, 0.119193, 0.950227],
-    ]
-)
+from keras_colorful import constants
+
+# sRGB primaries to XYZ, and the D65 white (float64; `constants` says where they come from).
+_XYZ_FROM_RGB = np.array(constants.SRGB_TO_XYZ, dtype=np.float64)
 _RGB_FROM_XYZ = np.linalg.inv(_XYZ_FROM_RGB)
-# CIE XYZ of the D65 white for the 2-degree observer (scikit-image's "D65", "2").
-_D65_WHITE = np.array([0.95047, 1.0, 1.08883])
+_D65_WHITE = np.array(constants.D65_WHITE, dtype=np.float64)
 
 # sRGB companding: linear segment below these thresholds (IEC 61966-2-1).
 _SRGB_THRESHOLD = 0.04045

@@ -1,8 +1,17 @@
-"""Every magic number of the method, once, with its source.
+"""Every number and every list of names the package shares, once, with its source.
 
 Sources: Zhang, Isola, Efros, "Colorful Image Colorization", ECCV 2016 (arXiv 1603.08511), and the
-authors' release (Caffe model, PyTorch port); see ../shared/reference/METHOD.md.
+authors' release (Caffe model and solver, PyTorch port). Importing this module loads nothing but
+Python, so command lines and the PyTorch port read it without TensorFlow.
+
+Example:
+
+>>> from keras_colorful import constants
+>>> constants.NUM_BINS, constants.ANNEALED_MEAN_TEMPERATURE
+(313, 0.38)
 """
+
+# --- The method -------------------------------------------------------------------------------
 
 # Model input normalisation: (L - L_CENTER) / L_SCALE (PyTorch port; the Caffe model took L - 50).
 L_CENTER = 50.0
@@ -32,6 +41,48 @@ GRAY_THRESHOLD = 5.0
 # Targets are ab subsampled by 4, every 4th pixel from the top-left (release's data layer).
 AB_SUBSAMPLE = 4
 
-# Training crops (release): random 176x176 crops with mirroring, batch 40.
+# Total stride of the network (three stride-2 blocks): input height and width are multiples of 8.
+SIZE_MULTIPLE = 8
+
+# The release's demo resized every photo to 256x256 for the network.
+DEMO_NETWORK_SIZE = 256
+
+# --- The release's training recipe (its data layer and Caffe solver) ------------------------
+
+# Random 176x176 crops with mirroring, batch 40, from images stored at 256x256.
 TRAIN_CROP_SIZE = 176
 TRAIN_BATCH_SIZE = 40
+RESIZE_SHORTER_TO = 256
+# Adam, learning rate 3.16e-5 times 0.316 every 215k iterations.
+LEARNING_RATE = 3.16e-5
+LR_DECAY_FACTOR = 0.316
+LR_DECAY_STEPS = 215_000
+ADAM_BETA_1 = 0.9
+ADAM_BETA_2 = 0.99
+ADAM_EPSILON = 1e-8
+# L2 weight decay 1e-3, added to the gradient of every conv kernel (coupled, not AdamW's).
+WEIGHT_DECAY = 1e-3
+
+# --- Names shared by the command lines and the library ----------------------------------------
+
+# `tf.distribute` strategies of `training.strategies`.
+STRATEGIES = ("auto", "mirrored", "multi_worker", "tpu", "one_device")
+# Processing modes of the `tf.data` service (`data.service`).
+DATA_SERVICE_MODES = ("distributed_epoch", "parallel_epochs")
+# TFLite variants of `export.tflite_lib`, and the inputs a TFLite model can take.
+QUANTIZATIONS = ("float32", "float16", "dynamic_int8", "int8")
+TFLITE_INPUT_TYPES = ("l_float", "gray_uint8")
+# What a command line says for "run the network at each photo's own size (rounded to a multiple
+# of 8)"; the library says None. `inference.pipeline.parse_network_size` reads both (and 0).
+NATIVE_NETWORK_SIZE = "native"
+
+# --- Colour ------------------------------------------------------------------------------------
+
+# sRGB primaries to CIE XYZ, rows X, Y, Z (IEC 61966-2-1; the matrix scikit-image's rgb2lab uses).
+SRGB_TO_XYZ = (
+    (0.412453, 0.357580, 0.180423),
+    (0.212671, 0.715160, 0.072169),
+    (0.019334, 0.119193, 0.950227),
+)
+# CIE XYZ of the D65 white for the 2-degree observer (scikit-image's "D65", "2").
+D65_WHITE = (0.95047, 1.0, 1.08883)

@@ -16,13 +16,12 @@ from __future__ import annotations
 import importlib.resources
 import os
 
-import numpy as np
-from PIL import Image
+from keras_colorful import constants, image_io
+from keras_colorful.inference import full_resolution
 
-from keras_colorful import image_io
-from keras_colorful.inference import processing
-
+# Height of each row of the grid, and the white gap between panels and rows.
 GRID_ROW_HEIGHT = 320
+GRID_GAP = 8
 
 
 def demo_photos() -> list[str]:
@@ -31,14 +30,8 @@ def demo_photos() -> list[str]:
     return sorted(str(path) for path in folder.iterdir() if path.name.endswith(".jpg"))
 
 
-def _row(gray: np.ndarray, colorized: np.ndarray, height: int) -> np.ndarray:
-    panel = image_io.side_by_side([gray, colorized])
-    width = round(panel.shape[1] * height / panel.shape[0])
-    return np.asarray(Image.fromarray(panel).resize((width, height), Image.BICUBIC))
-
-
 def colorize_demo(colorizer, output_dir: str, photos: list[str] | None = None,
-                  temperature: float = 0.38) -> dict:
+                  temperature: float = constants.ANNEALED_MEAN_TEMPERATURE) -> dict:
     """Colorizes `photos` (default: the bundled ones) into `output_dir`, plus `grid.png`.
 
     Returns:
@@ -53,11 +46,8 @@ def colorize_demo(colorizer, output_dir: str, photos: list[str] | None = None,
         target = os.path.join(output_dir, os.path.splitext(os.path.basename(path))[0] + ".png")
         image_io.write_image(target, result)
         written.append(target)
-        rows.append(_row(processing.gray_rgb(processing.lightness(original)), result,
-                         GRID_ROW_HEIGHT))
-    width = max(row.shape[1] for row in rows)
-    rows = [np.pad(row, ((0, 8), (0, width - row.shape[1]), (0, 0)), constant_values=255)
-            for row in rows]
+        rows.append([full_resolution.gray_rgb(full_resolution.lightness(original)), result])
     grid_path = os.path.join(output_dir, "grid.png")
-    image_io.write_image(grid_path, np.concatenate(rows)[:-8])
+    grid = image_io.contact_sheet(rows, row_height=GRID_ROW_HEIGHT, gap=GRID_GAP)
+    image_io.write_image(grid_path, grid)
     return {"colorized": written, "grid": grid_path}

@@ -5,7 +5,10 @@
 - `read_image(path)`: a file to uint8 RGB (gray repeated, alpha dropped, EXIF rotation applied,
   16-bit scaled to 8 bits).
 - `write_image(path, rgb)`: uint8 RGB to a file (PNG unless the name says otherwise).
-- `side_by_side(panels)`: a horizontal grid of images of one height.
+- `to_uint8(rgb)`: uint8, or float in [0, 1] (rounded), as uint8.
+- `side_by_side(panels)` and `contact_sheet(rows)`: the one grid builder (rows of panels side by
+  side, rows stacked), used by the CLI's side-by-side outputs, the demo grid, the evaluation
+  contact sheet and the TensorBoard image summaries.
 
 Pure numpy and Pillow: nothing here imports TensorFlow.
 
@@ -88,10 +91,9 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise ValueError(f"Cannot read {str(path)!r} as an image: {error}") from error
     if array.dtype != np.uint8:  # a float ("F") image: must hold values in [0, 1]
         try:
-            array = to_rgb_array(array)
+            array = to_uint8(to_rgb_array(array))
         except ValueError as error:
             raise ValueError(f"Cannot read {str(path)!r} as an image: {error}") from error
-        array = np.round(array * 255.0).astype(np.uint8)
     return array
 
 
@@ -167,6 +169,19 @@ def to_rgb_array(image, index: int | None = None) -> np.ndarray:
     return image[..., :3]
 
 
+def to_uint8(rgb: np.ndarray) -> np.ndarray:
+    """RGB uint8 as is, or float in [0, 1] (clipped) rounded to uint8.
+
+    Example:
+
+    >>> to_uint8(np.array([[[0.0, 0.5, 1.0]]], "float32")).tolist()
+    [[[0, 128, 255]]]
+    """
+    if rgb.dtype == np.uint8:
+        return rgb
+    return np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
 def write_image(path: str | os.PathLike, rgb: np.ndarray) -> pathlib.Path:
     """Writes uint8 RGB `[H, W, 3]` to `path` (format from the extension), creating folders.
 
@@ -227,3 +242,57 @@ def side_by_side(panels: Sequence[np.ndarray], gap: int = 8) -> np.ndarray:
     for panel in panels[1:]:
         columns += [separator, panel]
     return np.concatenate(columns, axis=1)
+
+
+def resize_to_height(image: np.ndarray, height: int) -> np.ndarray:
+    """uint8 RGB resized (bilinear) to `height` rows, keeping its aspect ratio.
+
+    Example:
+
+    >>> import numpy as np
+    >>> resize_to_height(np.zeros((10, 30, 3), "uint8"), 4).shape
+    (4, 12, 3)
+    """
+    if image.shape[0] == height:
+        return image
+    width = max(1, round(image.shape[1] * height / image.shape[0]))
+    return np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR))
+
+
+def contact_sheet(
+    rows: Sequence[Sequence[np.ndarray]], row_height: int | None = None, gap: int = 8
+) -> np.ndarray:
+    """Rows of panels side by side (`side_by_side`), rows stacked, `gap` white pixels apart.
+
+    Args:
+        rows: for each row, its uint8 RGB panels (one height per row unless `row_height`).
+        row_height: resize every panel to this height first; None keeps the sizes.
+        gap: white pixels between panels and between rows; narrower rows are padded white on
+            the right.
+
+    Returns:
+        uint8 `[sum of row heights + gap * (rows - 1), widest row, 3]`.
+
+    Raises:
+        ValueError: no rows, or panels `side_by_side` refuses.
+
+    Example:
+
+    >>> import numpy as np
+    >>> panel = np.zeros((4, 6, 3), "uint8")
+    >>> contact_sheet([[panel, panel], [panel]], gap=2).shape
+    (10, 14, 3)
+    """
+    if not rows:
+        raise ValueError("contact_sheet needs at least one row.")
+    if row_height is not None:
+        rows = [[resize_to_height(panel, row_height) for panel in row] for row in rows]
+    joined = [side_by_side(list(row), gap=gap) for row in rows]
+    width = max(row.shape[1] for row in joined)
+    blocks = []
+    for index, row in enumerate(joined):
+        if index:
+            blocks.append(np.full((gap, width, 3), GAP_VALUE, np.uint8))
+        padding = np.full((row.shape[0], width - row.shape[1], 3), GAP_VALUE, np.uint8)
+        blocks.append(np.concatenate([row, padding], axis=1))
+    return np.concatenate(blocks, axis=0)

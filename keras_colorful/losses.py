@@ -33,7 +33,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_colorful import bins, constants
+from keras_colorful import bins, constants, priors
 
 
 def subsample_ab(ab: tf.Tensor, factor: int = constants.AB_SUBSAMPLE) -> tf.Tensor:
@@ -105,7 +105,7 @@ class RebalancedSoftCrossEntropy(keras.layers.Layer):
         self.sigma = float(sigma)
         self.gray_threshold = float(gray_threshold)
         self.subsample = int(subsample)
-        self._class_weights = bins.class_weights(prior, self.rebalance_lambda).astype(np.float32)
+        self._class_weights = priors.class_weights(prior, self.rebalance_lambda).astype(np.float32)
         self.unweighted_loss_tracker = keras.metrics.Mean(name="unweighted_loss")
 
     def compute_losses(self, logits, ab):

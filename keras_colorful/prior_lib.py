@@ -1,7 +1,7 @@
 """The empirical ab prior of a folder of photos (the library behind scripts/compute_prior.py).
 
 Streams the photos one at a time (PIL decode, optional resize, `color.rgb_to_lab`), counts ab
-pixels per nearest bin with `bins.bin_histogram`, then smooths the counts with `bins.smooth_prior`
+pixels per nearest bin with `priors.bin_histogram`, then smooths the counts with `priors.smooth_prior`
 (the release's recipe: 10-unit bins, sigma-5 Gaussian). Files that cannot be decoded are skipped
 and reported, never fatal.
 """
@@ -16,7 +16,8 @@ import numpy as np
 import PIL.Image
 import tqdm
 
-from keras_colorful import bins, color, constants, data_files
+from keras_colorful import color, constants, priors
+from keras_colorful.data import sources
 
 # How many skipped files the report names.
 NUM_SKIPPED_NAMED = 10
@@ -42,7 +43,7 @@ def compute_prior_from_folder(
 
     Args:
         data_dir: folder searched recursively for .jpg, .jpeg, .png, .bmp, .gif and .webp files
-            (any case); a glob pattern also works (see `data_files.list_image_files`).
+            (any case); a glob pattern also works (see `data.sources.list_image_files`).
         max_images: stop after this many images were counted (None: all).
         resize: resize every image to resize x resize pixels before counting, so that each
             image weighs the same (the release trained on images stored at 256 x 256); None keeps
@@ -72,7 +73,7 @@ def compute_prior_from_folder(
         raise ValueError(f"max_images must be >= 1 or None, got {max_images}.")
     if resize is not None and resize < 1:
         raise ValueError(f"resize must be >= 1 or None, got {resize}.")
-    files = data_files.list_image_files(os.fspath(data_dir))
+    files = sources.list_image_files(os.fspath(data_dir))
     counts = np.zeros(constants.NUM_BINS, np.float64)
     num_out_of_gamut = 0
     used = 0
@@ -88,7 +89,7 @@ def compute_prior_from_folder(
             skipped.append((path, "empty image"))
             continue
         ab = color.rgb_to_lab(rgb).numpy()[..., 1:]
-        image_counts, image_out_of_gamut = bins.bin_histogram(ab)
+        image_counts, image_out_of_gamut = priors.bin_histogram(ab)
         counts += image_counts
         num_out_of_gamut += image_out_of_gamut
         used += 1
@@ -113,7 +114,7 @@ def compute_prior_from_folder(
         "resize": resize,
         "sigma": sigma,
     }
-    return bins.smooth_prior(counts, sigma), report
+    return priors.smooth_prior(counts, sigma), report
 
 
 def report_path_for(output: str | os.PathLike) -> str:
@@ -134,6 +135,7 @@ def save_prior(prior: np.ndarray, report: dict[str, Any], output: str | os.PathL
 
     Example:
         >>> import tempfile
+        >>> from keras_colorful import bins
         >>> path = save_prior(bins.default_prior(), {"pixels": 0}, tempfile.mkdtemp() + "/p.npy")
         >>> path.endswith("p.json")
         True

@@ -8,13 +8,16 @@ report beside it (images used and skipped, pixels, out-of-gamut pixels). Use it 
 
 from absl import app, flags
 
+from keras_colorful import constants
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("data_dir", None, "Folder of photos (searched recursively) or a glob.")
 flags.DEFINE_string("output", "prior.npy", "Where to save the (313,) float64 prior.")
 flags.DEFINE_integer("max_images", None, "Stop after this many images (default: all).")
 flags.DEFINE_integer("resize", None, "Resize each image to resize x resize first (e.g. 256, "
                      "as the release's training images); default: original sizes.")
-flags.DEFINE_float("sigma", 5.0, "Gaussian smoothing in ab units (release: 5; 0: none).")
+flags.DEFINE_float("sigma", constants.PRIOR_SMOOTHING_SIGMA,
+                  "Gaussian smoothing in ab units (the release's by default; 0: none).")
 flags.DEFINE_bool("progress", True, "Show a progress bar.")
 flags.mark_flag_as_required("data_dir")
 

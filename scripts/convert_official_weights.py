@@ -6,8 +6,8 @@ r"""Converts the authors' released PyTorch weights to Keras.
 Without --pth the file is downloaded once from the authors' URL into ~/.keras/keras_colorful.
 The result loads with `keras_colorful.load("eccv16.keras")` and reproduces the released model
 at the default temperature 0.38 (the temperature folding is described in
-`keras_colorful.weights`). Needs torch (`pip install keras-colorful[convert]`). All logic lives in
-`keras_colorful.weights`.
+`keras_colorful.weights.convert`). Needs torch (`pip install keras-colorful[convert]`). All logic
+lives in `keras_colorful.weights`.
 """
 
 from absl import app, flags
@@ -20,10 +20,10 @@ flags.DEFINE_bool("check_hash", True, "Check the .pth file's sha256 prefix (9b33
 
 def main(argv):
     del argv
-    from keras_colorful import weights
+    from keras_colorful.weights import pth, released
 
-    pth_path = weights.released_weights_path(FLAGS.pth, check_hash=FLAGS.check_hash)
-    net = weights.convert_pth(pth_path, FLAGS.output)
+    pth_path = released.released_weights_path("eccv16", FLAGS.pth, check_hash=FLAGS.check_hash)
+    net = pth.convert_pth(pth_path, FLAGS.output)
     print(f"Converted {pth_path} ({net.count_params():,} parameters) to {FLAGS.output}.")
 
 

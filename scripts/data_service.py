@@ -9,7 +9,7 @@ Then train with            python scripts/train.py --data_service=grpc://dispatc
 `--role=both` runs a dispatcher and one worker in this process (a quick single-machine setup).
 The servers run until the process is killed. The workers need no copy of the data pipeline code
 (the trainer sends the dataset graph) but must be able to read the data (same paths, or gs://).
-See docs/distributed.md. All logic lives in `keras_colorful.data_service`.
+See docs/distributed.md. All logic lives in `keras_colorful.data.service`.
 """
 
 from absl import app, flags, logging
@@ -27,11 +27,11 @@ flags.DEFINE_string("work_dir", None, "Dispatcher journal directory (enables fau
 
 def main(argv):
     del argv
-    from keras_colorful import data_service
+    from keras_colorful.data import service
 
     servers = []
     if FLAGS.role in ("dispatcher", "both"):
-        dispatcher = data_service.start_dispatcher(
+        dispatcher = service.start_dispatcher(
             port=FLAGS.port, work_dir=FLAGS.work_dir, fault_tolerant=FLAGS.work_dir is not None)
         servers.append(dispatcher)
         logging.info("Dispatcher serving at %s", dispatcher.target)
@@ -41,7 +41,7 @@ def main(argv):
         if not address:
             raise app.UsageError("--dispatcher is required for --role=worker.")
         port = FLAGS.port + 1 if FLAGS.role == "both" and FLAGS.port else FLAGS.port
-        worker = data_service.start_worker(address, port=port, worker_address=FLAGS.worker_address)
+        worker = service.start_worker(address, port=port, worker_address=FLAGS.worker_address)
         servers.append(worker)
         print(f"Worker on port {port or '(any free port)'}, registered with {address}",
               flush=True)

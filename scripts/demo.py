@@ -6,10 +6,13 @@ Writes one PNG per photo and `grid.png` (gray | colorized). `--model` takes anyt
 
 from absl import app, flags
 
+from keras_colorful import constants
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("output", "demo_output", "Folder for the colorized photos and grid.png.")
 flags.DEFINE_string("model", None, "A .keras file, SavedModel folder or 'eccv16'; unset: bundled.")
-flags.DEFINE_float("temperature", 0.38, "Annealed-mean temperature.")
+flags.DEFINE_float("temperature", constants.ANNEALED_MEAN_TEMPERATURE,
+                   "Annealed-mean temperature.")
 
 
 def main(argv):

@@ -12,13 +12,16 @@ All logic lives in `keras_colorful.evaluation`.
 
 from absl import app, flags
 
+from keras_colorful import constants
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("data_dir", None, "Folder of colour photos (searched recursively) or a glob.")
 flags.DEFINE_string("model", None, "A .keras file, a SavedModel, 'eccv16'; default: bundled.")
 flags.DEFINE_string("weights_path", None, "Local released weights file for --model=eccv16.")
-flags.DEFINE_integer("network_size", 256, "Network input size (multiple of 8; 0: each photo's "
-                     "own size rounded to a multiple of 8).")
-flags.DEFINE_float("temperature", 0.38, "Annealed-mean temperature (paper: 0.38).")
+flags.DEFINE_integer("network_size", constants.DEMO_NETWORK_SIZE, "Network input size "
+                     "(multiple of 8; 0: each photo's own size rounded to a multiple of 8).")
+flags.DEFINE_float("temperature", constants.ANNEALED_MEAN_TEMPERATURE,
+                   "Annealed-mean temperature (paper: 0.38).")
 flags.DEFINE_integer("max_images", None, "Evaluate only the first photos (default: all).")
 flags.DEFINE_string("output", None, "Write the JSON report here.")
 flags.DEFINE_string("contact_sheet", None, "Write a gray | prediction | truth PNG here.")
@@ -34,9 +37,12 @@ def main(argv):
 
     import keras_colorful
     from keras_colorful import evaluation
+    from keras_colorful.inference import pipeline
 
     colorizer = keras_colorful.load(
-        FLAGS.model, weights_path=FLAGS.weights_path, network_size=FLAGS.network_size or None
+        FLAGS.model,
+        weights_path=FLAGS.weights_path,
+        network_size=pipeline.parse_network_size(FLAGS.network_size),
     )
     report = evaluation.evaluate_folder(
         colorizer,

@@ -6,7 +6,7 @@ writes shards/train-00000-of-00064.tfrecord ... (the `--output` prefix may be gs
 skipping and listing files that do not decode, and a manifest shards/train.manifest.json with the
 counts, sizes, shard names and skipped files. Train on them with
 `python scripts/train.py --data_dir='shards/train-*.tfrecord'`. All logic lives in
-`keras_colorful.tfrecords`.
+`keras_colorful.data.tfrecords`.
 """
 
 from absl import app, flags
@@ -21,7 +21,7 @@ flags.mark_flags_as_required(["data_dir", "output"])
 
 def main(argv):
     del argv
-    from keras_colorful import tfrecords
+    from keras_colorful.data import tfrecords
 
     manifest = tfrecords.write_tfrecords(
         FLAGS.data_dir, FLAGS.output, num_shards=FLAGS.shards,

@@ -6,9 +6,9 @@ Each readable photo is centre-cropped to a square, resized to --size x --size (b
 WebP-encoded (--quality); unreadable files are skipped and counted. The .npz (no pickles) holds
 `data` (all encodings, concatenated, uint8), `offsets` (int64, N + 1), `names` (relative paths)
 and `size`, plus what the loss needs: the 313 `bin_centers` and the rebalancing
-`class_weights` of the ImageNet prior (or --prior). 9,943 photos at 144 px, quality 80: 42 MB
-in 15 s on 2 cores, small enough to travel to a lent GPU machine, where `scripts/train_torch.py`
-decodes them all into GPU memory in 5 s.
+`class_weights` of the ImageNet prior (or --prior), so that `scripts/train_torch.py` needs no
+TensorFlow. A pack of thousands of photos stays small enough to travel to a lent GPU machine,
+where the trainer decodes it all into GPU memory (benchmarks/RESULTS.md has the sizes and times).
 Photos named in --exclude_list (relative paths, one per line) are left out, e.g. a held-out
 set for choosing the decode temperature.
 """
@@ -50,10 +50,10 @@ def square_thumbnail(path: str, size: int, quality: int) -> bytes:
 
 def loss_tables(prior_path: str | None) -> dict[str, np.ndarray]:
     """The bin centres and class weights of the package's loss, for a trainer without TF."""
-    from keras_colorful import bins
+    from keras_colorful import bins, priors
 
     prior = bins.default_prior() if prior_path is None else np.load(prior_path)
-    return {"bin_centers": bins.ab_bin_centers(), "class_weights": bins.class_weights(prior)}
+    return {"bin_centers": bins.ab_bin_centers(), "class_weights": priors.class_weights(prior)}
 
 
 def _encode(args):

@@ -25,13 +25,13 @@ tf.config.set_logical_device_configuration(
 import keras  # noqa: E402
 
 from keras_colorful import models  # noqa: E402
-from keras_colorful.training import demo_data, training_model  # noqa: E402
+from keras_colorful.training import synthetic_photos, training_model  # noqa: E402
 
 
 def train_two_steps(strategy, initial_weights, batch):
     with strategy.scope():
         net = models.build_model("tiny")
-        trainer = training_model.build_training_model(net)
+        trainer = training_model.ColorizationTrainer(net)
         net.set_weights(initial_weights)
         trainer.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01))
     data = tf.data.Dataset.from_tensors(batch).repeat()
@@ -41,7 +41,7 @@ def train_two_steps(strategy, initial_weights, batch):
 
 def main():
     rng = np.random.default_rng(0)
-    photos = np.stack([demo_data.demo_photo(rng, 32) for _ in range(2)])
+    photos = np.stack([synthetic_photos.demo_photo(rng, 32) for _ in range(2)])
     batch = np.concatenate([photos, photos])
     keras.utils.set_random_seed(0)
     reference = models.build_model("tiny")

@@ -2,7 +2,8 @@
 
 Keeps the benchmark code from rotting: all paths run in this process (`in_process`), one timed
 call each. Also checks what the tables' ratios rest on: the PyTorch network has the Keras one's
-parameter count, and the analytic FLOP count equals PyTorch's own FLOP counter.
+parameter count, and the analytic FLOP count equals PyTorch's own FLOP counter. Photos: generated,
+unless $KERAS_COLORFUL_BENCHMARK_PHOTOS names a folder (see benchmarks/common.py).
 """
 
 import math
@@ -12,15 +13,16 @@ import pytest
 import torch  # noqa: E402
 from torch.utils import flop_counter  # noqa: E402
 
-from benchmarks import bench_ceiling, bench_inference, run_all, torch_models  # noqa: E402
+from benchmarks import bench_ceiling, bench_inference, common, run_all  # noqa: E402
 from keras_colorful import models  # noqa: E402
+from keras_colorful.torch_port import network  # noqa: E402
 
 
 @pytest.mark.parametrize("preset", ["tiny", "small"])
 def test_torch_network_matches_keras_parameters_and_flops(preset):
     keras_count = sum(math.prod(w.shape) for w in models.build_model(preset).trainable_weights)
-    net = torch_models.build_torch_model(preset).eval()
-    assert torch_models.parameter_count(net) == keras_count
+    net = network.build_torch_model(preset).eval()
+    assert network.parameter_count(net) == keras_count
     with flop_counter.FlopCounterMode(display=False) as counter, torch.inference_mode():
         logits = net(torch.zeros((1, 1, 40, 56)))
     assert tuple(logits.shape) == (1, 313, 10, 14)
@@ -28,8 +30,19 @@ def test_torch_network_matches_keras_parameters_and_flops(preset):
 
 
 def test_torch_eccv16_has_the_papers_parameter_count():
-    # METHOD.md / presets.py: 32,235,385 trainable parameters without the 626 of `model_out`.
-    assert torch_models.parameter_count(torch_models.build_torch_model("eccv16")) == 32_235_385
+    # The paper's network (keras_colorful/presets.py): 32,235,385 trainable parameters without
+    # the 626 of the release's `model_out`.
+    assert network.parameter_count(network.build_torch_model("eccv16")) == 32_235_385
+
+
+def test_benchmark_photos_come_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv(common.PHOTOS_ENV, raising=False)
+    assert common.train_photos() is None
+    monkeypatch.setenv(common.PHOTOS_ENV, str(tmp_path))
+    assert common.train_photos() == tmp_path
+    monkeypatch.setenv(common.PHOTOS_ENV, str(tmp_path / "missing"))
+    with pytest.raises(ValueError, match="not a folder"):
+        common.train_photos()
 
 
 def test_run_all_tiny(tmp_path):

@@ -1,25 +1,14 @@
-"""keras_colorful.bins against independent numpy float64 / scipy references."""
+"""keras_colorful.bins (and its search engine, bin_search) against independent numpy float64 /
+scipy references."""
 
 import hashlib
-import pathlib
 
 import numpy as np
 import pytest
-import scipy.ndimage
 import tensorflow as tf
 
-from keras_colorful import bins
-
-ASSETS = pathlib.Path(__file__).resolve().parents[1] / "keras_colorful" / "assets"
-CENTERS64 = np.load(ASSETS / "pts_in_hull.npy").astype(np.float64)  # read independently
-PRIOR = np.load(ASSETS / "prior_probs.npy")
-SIGMA = 5.0
-
-
-def squared_distances(ab):
-    """float64 (N, 313) squared distances of float32-rounded ab to every centre."""
-    flat = np.asarray(ab, np.float32).reshape(-1, 2).astype(np.float64)
-    return ((flat[:, None, :] - CENTERS64[None]) ** 2).sum(-1)
+from keras_colorful import bin_search, bins
+from tests.bin_reference import ASSETS, CENTERS64, PRIOR, SIGMA, squared_distances
 
 
 def reference_soft_encode(ab, num_neighbors=10, sigma=SIGMA):
@@ -138,6 +127,29 @@ def test_nearest_bin_is_exact():
     assert bins.nearest_bin(np.zeros((2, 3, 2), np.float32)).shape == (2, 3)
 
 
+def test_search_engine_is_exact_on_other_centres():
+    """bin_search takes any centres on the 10-unit grid: a ring of 40 bins, k = 1, 3 and 7."""
+    rng = np.random.default_rng(20)
+    grid = np.stack(np.meshgrid(np.arange(-60, 70, 10), np.arange(-60, 70, 10)), -1).reshape(-1, 2)
+    centers = grid[np.abs(np.hypot(*grid.T) - 45) < 12].astype(np.float64)
+    key = tuple(map(tuple, centers.tolist()))
+    ab = np.concatenate([rng.uniform(-80, 80, (2000, 2)), rng.uniform(-500, 500, (100, 2))])
+    distances = ((ab[:, None, :] - centers[None]) ** 2).sum(-1)
+    nearest = bin_search.nearest_finder(key)(tf.constant(ab)).numpy()
+    np.testing.assert_allclose(distances[np.arange(len(ab)), nearest], distances.min(1))
+    for num_neighbors in (1, 3, 7):
+        indices, weights = bin_search.sparse_encoder(key, num_neighbors)(tf.constant(ab), SIGMA)
+        chosen = np.take_along_axis(distances, indices.numpy(), 1)
+        np.testing.assert_allclose(np.sort(chosen, 1),
+                                   np.sort(distances, 1)[:, :num_neighbors], rtol=1e-12)
+        np.testing.assert_allclose(weights.numpy().sum(1), 1.0, atol=1e-6)
+        dense = bin_search.dense_encoder(key, num_neighbors)(tf.constant(ab), SIGMA).numpy()
+        assert dense.shape == (len(ab), len(centers))
+        np.testing.assert_allclose(np.take_along_axis(dense, indices.numpy(), 1), weights.numpy())
+    with pytest.raises(RuntimeError, match="grid"):
+        bin_search.nearest_finder(((0.0, 0.0), (5.0, 0.0)))
+
+
 @pytest.mark.parametrize(
     "kwargs", [{"num_neighbors": 0}, {"num_neighbors": 314}, {"sigma": 0.0}, {"sigma": -1.0}]
 )
@@ -151,85 +163,6 @@ def test_soft_encode_rejects_bad_input():
         bins.soft_encode(np.zeros((4, 3), np.float32))
     with pytest.raises(ValueError):
         bins.soft_encode(np.zeros((4, 2), np.int32))
-
-
-def test_class_weights_on_the_imagenet_prior():
-    weights = bins.class_weights(PRIOR, 0.5)
-    assert weights.shape == (313,) and weights.dtype == np.float32
-    np.testing.assert_allclose(np.sum(PRIOR * weights), 1.0, rtol=1e-6)  # E_p[w] = 1
-    np.testing.assert_allclose(weights.max() / weights.min(), 64.0, rtol=0.01)
-    np.testing.assert_allclose([weights.min(), weights.max()], [0.0965, 6.17], rtol=2e-3)
-    by_prior = weights[np.argsort(PRIOR, kind="stable")]
-    assert np.all(np.diff(by_prior) <= 0)  # rarer colours weigh more
-    # lambda = 1: uniform weights; lambda = 0: inverse prior, E_p[w] = 1.
-    np.testing.assert_allclose(bins.class_weights(PRIOR, 1.0), 1.0, rtol=1e-6)
-    np.testing.assert_allclose(bins.class_weights(PRIOR, 0.0), 1.0 / (313 * PRIOR), rtol=1e-5)
-
-
-def test_class_weights_counts_only_bins_with_mass_and_normalises():
-    counts = np.zeros(313)
-    counts[:4] = [10.0, 20.0, 30.0, 40.0]
-    weights = bins.class_weights(counts, 0.5).astype(np.float64)
-    p = counts / counts.sum()
-    expected = 1.0 / (0.5 * p + 0.5 / 4)  # Q = 4 bins with p > 0
-    expected /= np.sum(p * expected)
-    np.testing.assert_allclose(weights, expected, rtol=1e-6)
-
-
-@pytest.mark.parametrize(
-    "prior, rebalance_lambda",
-    [(np.ones(312), 0.5), (-np.ones(313), 0.5), (np.zeros(313), 0.5), (np.ones(313), 1.5),
-     (np.full(313, np.nan), 0.5), (np.eye(313)[0], 0.0)],
-)
-def test_class_weights_validates(prior, rebalance_lambda):
-    with pytest.raises(ValueError):
-        bins.class_weights(prior, rebalance_lambda)
-
-
-def test_smooth_prior_equals_a_gaussian_filter_on_the_ab_grid():
-    """The release's recipe: filter the 2-D grid histogram (sigma 5 = half a cell), restrict."""
-    rng = np.random.default_rng(14)
-    histogram = rng.random(313) ** 4
-    cells = ((CENTERS64 - CENTERS64.min(0)) / 10).astype(int) + 10  # padded: no border effect
-    grid = np.zeros(cells.max(0) + 11)
-    grid[cells[:, 0], cells[:, 1]] = histogram
-    filtered = scipy.ndimage.gaussian_filter(grid, sigma=SIGMA / 10, mode="constant", truncate=20)
-    expected = filtered[cells[:, 0], cells[:, 1]]
-    expected /= expected.sum()
-    smoothed = bins.smooth_prior(histogram, SIGMA)
-    assert smoothed.dtype == np.float64
-    np.testing.assert_allclose(smoothed, expected, rtol=1e-9)
-    np.testing.assert_allclose(bins.smooth_prior(histogram, 0.0), histogram / histogram.sum())
-
-
-def test_bin_histogram_and_empirical_prior_on_known_colours():
-    rng = np.random.default_rng(15)
-    index_a, index_b = 40, 200
-    centers = bins.ab_bin_centers()
-    half = rng.uniform(-4.9, 4.9, size=(2, 8, 16, 2))  # jitter within the bins' own cells
-    image = np.concatenate([centers[index_a] + half[0], centers[index_b] + half[1]], axis=0)
-    counts, outside = bins.bin_histogram(image.astype(np.float32))
-    expected = np.zeros(313)
-    expected[[index_a, index_b]] = 0.5
-    np.testing.assert_array_equal(counts / counts.sum(), expected)
-    assert outside == 0
-    prior = bins.empirical_prior(image)
-    assert set(np.argsort(prior)[-2:]) == {index_a, index_b}
-    np.testing.assert_allclose(prior, bins.smooth_prior(expected), rtol=1e-12)
-
-
-def test_bin_histogram_counts_out_of_gamut_pixels_at_their_nearest_bin():
-    # (-90, -110) is a grid cell without a bin; (0, 0) and (5, 5) (a cell corner) are inside.
-    ab = np.array([[-90.0, -110.0], [0.0, 0.0], [5.0, 5.0], [300.0, 300.0]], np.float32)
-    counts, outside = bins.bin_histogram(ab)
-    assert outside == 2 and counts.sum() == 4
-    nearest = squared_distances(ab).argmin(1)
-    np.testing.assert_array_equal(counts, np.bincount(nearest, minlength=313))
-
-
-def test_empirical_prior_needs_pixels():
-    with pytest.raises(ValueError):
-        bins.empirical_prior(np.zeros((0, 2)))
 
 
 def numpy_annealed_mean(logits, temperature):
@@ -279,10 +212,29 @@ def test_annealed_mean_temperature_tensor_and_half_precision_logits():
     np.testing.assert_allclose(half.numpy(), expected, atol=0.1)
 
 
-@pytest.mark.parametrize("temperature", [0.0, -0.38, float("nan")])
+@pytest.mark.parametrize("temperature", [0.0, -0.38, float("nan"), float("inf"), np.float32(0)])
 def test_annealed_mean_rejects_non_positive_temperature(temperature):
     with pytest.raises(ValueError):
         bins.annealed_mean(np.zeros((1, 313), np.float32), temperature)
+
+
+@pytest.mark.parametrize("temperature, expected", [
+    (0.38, 0.38), (1, 1.0), (np.float32(0.5), 0.5), (np.float64(2.0), 2.0), (1e-6, 1e-6),
+])
+def test_check_temperature_accepts_positive_finite_numbers(temperature, expected):
+    checked = bins.check_temperature(temperature)
+    assert type(checked) is float and checked == expected
+
+
+@pytest.mark.parametrize("temperature, error, shown", [
+    (0.0, ValueError, "0.0"), (-1, ValueError, "-1"), (float("nan"), ValueError, "nan"),
+    (float("inf"), ValueError, "inf"), (True, TypeError, "True"), ("0.5", TypeError, "'0.5'"),
+    (None, TypeError, "None"), (tf.constant(0.5), TypeError, "0.5"), (1j, TypeError, "1j"),
+])
+def test_check_temperature_rejects_with_a_clear_message(temperature, error, shown):
+    with pytest.raises(error, match="^temperature must be") as raised:
+        bins.check_temperature(temperature)
+    assert shown in str(raised.value)
 
 
 def test_gray_mask_follows_the_release_inequality():

@@ -22,9 +22,11 @@ def test_folded_model_at_default_temperature_equals_original_at_t(temperature):
                                atol=1e-3)
 
 
-def test_errors():
+def test_errors(tiny_net):
     with pytest.raises(ValueError, match="temperature"):
-        calibration.fold_temperature(models.build_model("tiny"), 0.0)
+        calibration.fold_temperature(tiny_net, 0.0)
+    with pytest.raises(ValueError, match="^temperature must be finite and > 0, got nan"):
+        calibration.fold_temperature(tiny_net, float("nan"))
     plain = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Conv2D(3, 1)])
     with pytest.raises(ValueError, match="313"):
         calibration.logits_layer(plain)

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from keras_colorful import cli, image_io, models
-from keras_colorful.inference import processing
+from keras_colorful.inference import full_resolution
 from tests import image_factory
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -143,7 +143,7 @@ def test_colorize_folder_with_a_corrupt_file(model_path, tmp_path):
     assert result.returncode == cli.EXIT_FAILED, result.stderr
     error_lines = [line for line in result.stderr.splitlines() if "error:" in line]
     assert len(error_lines) == 1 and str(corrupt) in error_lines[0], result.stderr
-    gap = processing.GRID_GAP
+    gap = full_resolution.GRID_GAP
     # The other files were written: colour inputs as gray | colorized | original, the gray one
     # as gray | colorized; the name collision is avoided by the relative path.
     for path in good:

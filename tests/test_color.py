@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import skimage.color
 import tensorflow as tf
+from skimage.color import colorconv
 
-from keras_colorful import color
+from keras_colorful import color, constants
 
 # Lab values span about 0..100: float32 agreement to 1e-3 is ~1e-5 relative.
 FLOAT32_TOLERANCE = 1e-3
@@ -22,6 +23,17 @@ def skimage_lab2rgb(lab):
 
 def random_lab(rng, count, low=(0.0, -128.0, -128.0), high=(100.0, 127.0, 127.0)):
     return rng.uniform(low, high, size=(count, 3))
+
+
+def test_colour_constants_are_scikit_images():
+    """One copy of the sRGB matrix and the D65 white (constants), read by color and torch_port."""
+    np.testing.assert_array_equal(np.array(constants.SRGB_TO_XYZ),
+                                  colorconv.xyz_from_rgb)
+    np.testing.assert_array_equal(
+        constants.D65_WHITE, skimage.color.xyz_tristimulus_values(illuminant="D65", observer="2"))
+    assert color._XYZ_FROM_RGB.dtype == color._D65_WHITE.dtype == np.float64
+    np.testing.assert_array_equal(color._XYZ_FROM_RGB, constants.SRGB_TO_XYZ)
+    np.testing.assert_array_equal(color._D65_WHITE, constants.D65_WHITE)
 
 
 @pytest.mark.parametrize("shape", [(3,), (50, 3), (2, 7, 9, 3), (2, 1, 3, 4, 3)])

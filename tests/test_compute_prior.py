@@ -8,7 +8,7 @@ import PIL.Image
 import pytest
 import skimage.color
 
-from keras_colorful import bins, prior_lib
+from keras_colorful import prior_lib, priors
 from tests.script_runner import run_script
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
@@ -45,14 +45,14 @@ def test_prior_of_a_folder_matches_an_independent_count(photo_folder):
     folder, images = photo_folder
     prior, report = prior_lib.compute_prior_from_folder(folder, progress=False)
     counts = reference_counts(images)
-    np.testing.assert_allclose(prior, bins.smooth_prior(counts), rtol=1e-9)
+    np.testing.assert_allclose(prior, priors.smooth_prior(counts), rtol=1e-9)
     assert prior.dtype == np.float64 and prior.shape == (313,)
     assert report["images_used"] == 3
     assert report["images_skipped"] == 1
     assert "d_corrupt.jpg" in report["skipped_files"][0]
     assert report["pixels"] == sum(image.shape[0] * image.shape[1] for image in images)
     # Saturated sRGB colours (pure-ish red, blue) fall outside the 313 bins' cells.
-    _, expected_outside = bins.bin_histogram(np.concatenate(
+    _, expected_outside = priors.bin_histogram(np.concatenate(
         [skimage.color.rgb2lab(image)[..., 1:].reshape(-1, 2) for image in images]))
     assert report["out_of_gamut_pixels"] == expected_outside
     json.dumps(report)  # JSON-ready
@@ -87,7 +87,7 @@ def test_script_writes_the_prior_and_its_report(photo_folder, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     prior = np.load(output)
     assert prior.dtype == np.float64 and prior.shape == (313,)
-    np.testing.assert_allclose(prior, bins.smooth_prior(reference_counts(images)), rtol=1e-9)
+    np.testing.assert_allclose(prior, priors.smooth_prior(reference_counts(images)), rtol=1e-9)
     report = json.loads((tmp_path / "out" / "prior.json").read_text())
     assert report["images_used"] == 3 and report["images_skipped"] == 1
     assert '"images_used": 3' in result.stdout

@@ -1,4 +1,4 @@
-"""Tests of file listing, decoding, scanning and the tf.data pipeline (keras_colorful.dataset)."""
+"""Tests of file listing, decoding, scanning and the tf.data pipeline (keras_colorful.data)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from keras_colorful import data_files, dataset
+from keras_colorful.data import decode, pipeline, sources, transforms
 from tests import image_factory
 
 CROP = 32
@@ -51,7 +51,7 @@ def test_list_image_files_is_recursive_sorted_and_case_insensitive(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     (tmp_path / "scan.tiff").write_bytes(b"x")
 
-    files = data_files.list_image_files(tmp_path)
+    files = sources.list_image_files(tmp_path)
 
     names = [pathlib.Path(path).relative_to(tmp_path).as_posix() for path in files]
     assert names == sorted(["b.JPG", "sub/a.png", "sub/deeper/c.jpeg", "d.Gif", "e.bmp", "f.webp"])
@@ -60,16 +60,16 @@ def test_list_image_files_is_recursive_sorted_and_case_insensitive(tmp_path):
 
 def test_list_image_files_accepts_globs_files_and_lists(mixed_folder, tmp_path):
     root = mixed_folder["root"]
-    pngs = data_files.list_image_files(str(root / "**" / "*.png"))
+    pngs = sources.list_image_files(str(root / "**" / "*.png"))
     assert pngs and all(path.endswith(".png") for path in pngs)
     assert set(pngs) == {p for p in mixed_folder["good"] if p.endswith(".png")}
 
     bracketed = tmp_path / "photo [1].png"
     bracketed.write_bytes(b"")
-    assert data_files.list_image_files(str(bracketed)) == [str(bracketed)]
+    assert sources.list_image_files(str(bracketed)) == [str(bracketed)]
 
     single = str(root / "photos" / "image_000.jpg")
-    combined = data_files.list_image_files([root / "photos", single, str(root / "odd" / "*.gif")])
+    combined = sources.list_image_files([root / "photos", single, str(root / "odd" / "*.gif")])
     assert combined == sorted(
         [str(p) for p in sorted((root / "photos").iterdir())] + [str(root / "odd" / "palette.gif")]
     )
@@ -78,20 +78,20 @@ def test_list_image_files_accepts_globs_files_and_lists(mixed_folder, tmp_path):
 def test_list_image_files_errors_name_the_source(tmp_path):
     missing = tmp_path / "no_such_folder"
     with pytest.raises(ValueError, match="no_such_folder"):
-        data_files.list_image_files(missing)
+        sources.list_image_files(missing)
     empty = tmp_path / "empty_folder"
     empty.mkdir()
     with pytest.raises(ValueError, match="empty_folder"):
-        data_files.list_image_files(empty)
+        sources.list_image_files(empty)
     (empty / "readme.txt").write_text("no images here")
     with pytest.raises(ValueError, match="empty_folder"):
-        data_files.list_image_files(empty)
+        sources.list_image_files(empty)
     with pytest.raises(ValueError, match=r"nothing_\*\.jpg"):
-        data_files.list_image_files(str(tmp_path / "nothing_*.jpg"))
+        sources.list_image_files(str(tmp_path / "nothing_*.jpg"))
     with pytest.raises(ValueError, match="empty"):
-        data_files.list_image_files([])
+        sources.list_image_files([])
     with pytest.raises(ValueError, match="empty_folder"):
-        dataset.make_dataset(empty, batch_size=2, crop_size=CROP)
+        pipeline.make_dataset(empty, batch_size=2, crop_size=CROP)
 
 
 # --- decoding and scanning -------------------------------------------------------------------
@@ -103,11 +103,11 @@ def test_decode_rgb_handles_gray_alpha_16bit_gif_bmp_webp_tiny(mixed_folder):
     # Decode both eagerly and inside tf.data, which can differ.
     in_tf_data = list(
         tf.data.Dataset.from_tensor_slices(paths)
-        .map(lambda path: data_files.decode_rgb(tf.io.read_file(path)))
+        .map(lambda path: decode.decode_rgb(tf.io.read_file(path)))
         .as_numpy_iterator()
     )
     for (kind, (path, expected)), from_tf_data in zip(odd.items(), in_tf_data, strict=True):
-        eager = data_files.decode_rgb(tf.io.read_file(str(path))).numpy()
+        eager = decode.decode_rgb(tf.io.read_file(str(path))).numpy()
         np.testing.assert_array_equal(eager, from_tf_data)
         assert eager.dtype == np.float32 and eager.shape == expected.shape, kind
         error = np.abs(np.round(eager) - expected)
@@ -118,14 +118,14 @@ def test_decode_rgb_handles_gray_alpha_16bit_gif_bmp_webp_tiny(mixed_folder):
             assert error.max() == 0, (kind, error.max())
     deep_path, deep_expected = odd["png16"]
     assert np.round(
-        data_files.decode_rgb(tf.io.read_file(str(deep_path))).numpy()[3, 5]
+        decode.decode_rgb(tf.io.read_file(str(deep_path))).numpy()[3, 5]
     ).tolist() == (deep_expected[3, 5].tolist())
 
 
 def test_scan_images_skips_and_names_bad_files(mixed_folder):
-    files = data_files.list_image_files(mixed_folder["root"])
+    files = sources.list_image_files(mixed_folder["root"])
 
-    report = data_files.scan_images(files)
+    report = decode.scan_images(files)
 
     assert list(report.files) == mixed_folder["good"]
     bad_paths = sorted(str(path) for path in mixed_folder["bad"].values())
@@ -139,6 +139,21 @@ def test_scan_images_skips_and_names_bad_files(mixed_folder):
     assert "3 skipped" in summary and all(path in summary for path in bad_paths)
 
 
+def test_resolve_source_keeps_the_decodable_files_and_reports_the_rest(mixed_folder):
+    source = sources.resolve_source(mixed_folder["root"])
+
+    assert list(source.files) == mixed_folder["good"] and not source.is_tfrecord
+    report = source.report()
+    assert report["num_files"] == len(mixed_folder["good"]) + 3 and report["num_skipped"] == 3
+    assert sorted(report["skipped"]) == sorted(str(p) for p in mixed_folder["bad"].values())
+    assert sources.resolve_source(source) is source
+    unscanned = sources.resolve_source(mixed_folder["root"], scan=False)
+    assert len(unscanned.files) == len(mixed_folder["good"]) + 3
+    assert unscanned.report()["num_skipped"] is None
+    with pytest.raises(ValueError, match="bad.*could be decoded"):
+        sources.resolve_source(mixed_folder["root"] / "bad")
+
+
 # --- the pipeline ----------------------------------------------------------------------------
 
 
@@ -146,12 +161,12 @@ def test_bad_data_epoch_yields_exactly_the_good_images(mixed_folder):
     good = mixed_folder["good"]
     expected = np.stack(
         [
-            dataset.center_crop(data_files.decode_rgb(tf.io.read_file(path)), CROP).numpy()
+            transforms.center_crop(decode.decode_rgb(tf.io.read_file(path)), CROP).numpy()
             for path in good
         ]
     )
 
-    evaluation = dataset.make_dataset(
+    evaluation = pipeline.make_dataset(
         mixed_folder["root"], batch_size=4, crop_size=CROP, training=False
     )
     images = _epoch(evaluation)
@@ -161,19 +176,31 @@ def test_bad_data_epoch_yields_exactly_the_good_images(mixed_folder):
 
     # Training: every good image once per epoch, whether the scan ran or not (ignore_errors).
     for scan in (True, False):
-        training = dataset.make_dataset(
+        training = pipeline.make_dataset(
             mixed_folder["root"], batch_size=1, crop_size=CROP, seed=0, repeat=False, scan=scan
         )
         assert len(_epoch(training)) == len(good)
 
 
+def test_a_resolved_source_gives_the_same_batches_in_the_dtype_asked_for(mixed_folder):
+    source = sources.resolve_source(mixed_folder["root"])
+    as_int32 = pipeline.make_dataset(
+        source, batch_size=4, crop_size=CROP, training=False, output_dtype="int32"
+    )
+    plain = pipeline.make_dataset(mixed_folder["root"], batch_size=4, crop_size=CROP,
+                                  training=False)
+
+    assert as_int32.element_spec.dtype == tf.int32
+    np.testing.assert_array_equal(_epoch(as_int32), _epoch(plain))
+
+
 def test_folder_of_only_broken_files_raises(mixed_folder):
     with pytest.raises(ValueError, match="could be decoded"):
-        dataset.make_dataset(mixed_folder["root"] / "bad", batch_size=1, crop_size=CROP)
+        pipeline.make_dataset(mixed_folder["root"] / "bad", batch_size=1, crop_size=CROP)
 
 
 def test_training_batches_are_uint8_176_crops_with_static_shape(mixed_folder):
-    batches = dataset.make_dataset(mixed_folder["root"] / "photos", batch_size=2, seed=1)
+    batches = pipeline.make_dataset(mixed_folder["root"] / "photos", batch_size=2, seed=1)
 
     assert batches.element_spec.shape.as_list() == [2, 176, 176, 3]
     assert batches.element_spec.dtype == tf.uint8
@@ -184,7 +211,7 @@ def test_training_batches_are_uint8_176_crops_with_static_shape(mixed_folder):
 
 def test_training_is_random_but_reproducible_with_a_seed(mixed_folder):
     def first_batches(seed):
-        batches = dataset.make_dataset(
+        batches = pipeline.make_dataset(
             mixed_folder["root"], batch_size=3, crop_size=CROP, seed=seed
         )
         return np.stack(list(itertools.islice(batches.as_numpy_iterator(), 4)))
@@ -203,7 +230,7 @@ def test_training_crop_is_a_window_of_the_image_mirrored_half_the_time(tmp_path)
     tensor = tf.constant(image, tf.float32)
     flips, lefts = [], set()
     for seed in range(40):
-        crop = dataset.random_crop_and_flip(tensor, CROP, [seed, 3], resize_shorter_to=CROP)
+        crop = transforms.random_crop_and_flip(tensor, CROP, [seed, 3], resize_shorter_to=CROP)
         crop = crop.numpy()
         plain = np.flatnonzero((windows == crop).all(axis=(1, 2, 3)))
         mirrored = np.flatnonzero((windows == crop[:, ::-1]).all(axis=(1, 2, 3)))
@@ -221,7 +248,7 @@ def test_training_crop_scale_follows_resize_shorter_to():
     y, x = np.mgrid[0:128, 0:128]
     image = np.stack([2 * x, 2 * y, np.zeros_like(x)], axis=-1).astype(np.float32)
     for seed in range(5):
-        crop = dataset.random_crop_and_flip(
+        crop = transforms.random_crop_and_flip(
             tf.constant(image), CROP, [seed, 0], resize_shorter_to=64
         ).numpy()
         crop = crop.astype(np.float64)
@@ -235,7 +262,7 @@ def test_each_training_epoch_is_a_new_permutation_of_all_files(tmp_path):
     # Square images of the crop size: the crop is the whole image, so each output is identifiable.
     paths = image_factory.write_color_images(tmp_path, 6, size=CROP, ext="png")
     originals = np.stack([np.asarray(Image.open(path)) for path in paths])
-    batches = dataset.make_dataset(
+    batches = pipeline.make_dataset(
         tmp_path, batch_size=6, crop_size=CROP, resize_shorter_to=CROP, seed=3
     )
     orders = []
@@ -259,7 +286,7 @@ def test_evaluation_is_a_center_crop_matching_pillow(tmp_path, height, width):
     image = image_factory.color_image(height, width, seed=height + width)
     Image.fromarray(image).save(tmp_path / "image.png")
 
-    crops = _epoch(dataset.make_dataset(tmp_path, batch_size=1, crop_size=CROP, training=False))
+    crops = _epoch(pipeline.make_dataset(tmp_path, batch_size=1, crop_size=CROP, training=False))
 
     # Pillow's bilinear resize of the centre square; rounding may differ by one level.
     difference = np.abs(crops[0].astype(int) - _pil_center_crop(image, CROP).astype(int))
@@ -271,27 +298,27 @@ def test_make_eval_batch_takes_the_first_decodable_images(tmp_path):
     paths = image_factory.write_color_images(tmp_path, 3, size=(40, 56), ext="png")
     expected = np.stack([_pil_center_crop(np.asarray(Image.open(p)), CROP) for p in paths])
 
-    batch = dataset.make_eval_batch(tmp_path, num_images=2, size=CROP)
+    batch = pipeline.make_eval_batch(tmp_path, num_images=2, size=CROP)
 
     assert batch.dtype == np.uint8 and batch.shape == (2, CROP, CROP, 3)
     assert np.abs(batch.astype(int) - expected[:2]).max() <= 1
-    np.testing.assert_array_equal(dataset.make_eval_batch(tmp_path, 2, CROP), batch)
-    assert dataset.make_eval_batch(tmp_path, num_images=10, size=CROP).shape[0] == 3
+    np.testing.assert_array_equal(pipeline.make_eval_batch(tmp_path, 2, CROP), batch)
+    assert pipeline.make_eval_batch(tmp_path, num_images=10, size=CROP).shape[0] == 3
     with pytest.raises(ValueError, match="decodable"):
-        dataset.make_eval_batch(tmp_path / "a_broken.jpg", num_images=1, size=CROP)
+        pipeline.make_eval_batch(tmp_path / "a_broken.jpg", num_images=1, size=CROP)
 
 
 def test_bad_arguments_raise(mixed_folder):
     photos = mixed_folder["root"] / "photos"
     with pytest.raises(ValueError, match="batch_size"):
-        dataset.make_dataset(photos, batch_size=0)
+        pipeline.make_dataset(photos, batch_size=0)
     with pytest.raises(ValueError, match="resize_shorter_to"):
-        dataset.make_dataset(photos, batch_size=1, crop_size=64, resize_shorter_to=32)
+        pipeline.make_dataset(photos, batch_size=1, crop_size=64, resize_shorter_to=32)
 
 
 def test_iterator_checkpoint_resumes_with_the_same_batches(mixed_folder, tmp_path):
     # Exact resume of training relies on saving the iterator in the checkpoint.
-    batches = dataset.make_dataset(mixed_folder["root"], batch_size=3, crop_size=CROP, seed=2)
+    batches = pipeline.make_dataset(mixed_folder["root"], batch_size=3, crop_size=CROP, seed=2)
     iterator = iter(batches)
     for _ in range(4):
         next(iterator)

@@ -5,8 +5,7 @@ from PIL import Image
 from skimage import color as skcolor
 
 import keras_colorful
-from keras_colorful import demo
-from keras_colorful.inference import loading
+from keras_colorful import demo, loading
 
 MAX_BUNDLED_BYTES = 15 * 2**20
 

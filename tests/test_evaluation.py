@@ -1,4 +1,4 @@
-"""Tests of keras_colorful.evaluation: the paper's metrics and the evaluation of a folder.
+"""Tests of keras_colorful.metrics (the paper's metrics) and keras_colorful.evaluation (a folder).
 
 Metric functions are checked on synthetic cases with known answers and against direct numpy
 references (float64, brute force) on random inputs; `evaluate_folder` against references built
@@ -16,7 +16,7 @@ from PIL import Image
 from skimage import color as skimage_color
 from skimage import metrics as skimage_metrics
 
-from keras_colorful import bins, evaluation, models
+from keras_colorful import bins, evaluation, metrics
 from keras_colorful.inference import Colorizer
 from tests import image_factory
 from tests.script_runner import run_script
@@ -48,18 +48,18 @@ def test_errors_all_equal_to_seven():
     offsets = np.zeros_like(ab_true)
     axis = rng.integers(0, 2, (30, 20))
     np.put_along_axis(offsets, axis[..., None], rng.choice([-7.0, 7.0], (30, 20, 1)), axis=-1)
-    fractions, auc = evaluation.auc_curve(ab_true + offsets, ab_true)
+    fractions, auc = metrics.auc_curve(ab_true + offsets, ab_true)
     assert fractions.shape == (151,)
     np.testing.assert_array_equal(fractions[:7], 0.0)
     np.testing.assert_array_equal(fractions[7:], 1.0)
     assert auc == pytest.approx((151 - 7) / 151 * 100, abs=1e-12)
     # A perfect prediction scores 100, one off by more than 150 everywhere 0.
-    assert evaluation.auc_curve(ab_true, ab_true)[1] == 100.0
-    assert evaluation.auc_curve(ab_true + 151.0, ab_true)[1] == 0.0
+    assert metrics.auc_curve(ab_true, ab_true)[1] == 100.0
+    assert metrics.auc_curve(ab_true + 151.0, ab_true)[1] == 0.0
 
 
 @pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize("thresholds", [evaluation.AUC_THRESHOLDS, "random"])
+@pytest.mark.parametrize("thresholds", [metrics.AUC_THRESHOLDS, "random"])
 def test_auc_curve_matches_a_numpy_reference(weighted, thresholds):
     rng = np.random.default_rng(1)
     ab_true = rng.uniform(-110, 110, (3, 17, 11, 2))
@@ -67,7 +67,7 @@ def test_auc_curve_matches_a_numpy_reference(weighted, thresholds):
     weights = rng.uniform(0, 5, ab_true.shape[:-1]) if weighted else None
     if thresholds == "random":
         thresholds = np.sort(rng.uniform(0, 120, 37))
-    fractions, auc = evaluation.auc_curve(ab_pred, ab_true, thresholds, weights)
+    fractions, auc = metrics.auc_curve(ab_pred, ab_true, thresholds, weights)
     errors = np.sqrt(((ab_pred - ab_true) ** 2).sum(-1))
     expected = _reference_fractions(errors, thresholds, weights)
     np.testing.assert_allclose(fractions, expected, rtol=0, atol=1e-12)
@@ -78,14 +78,14 @@ def test_auc_curve_matches_a_numpy_reference(weighted, thresholds):
 def test_weighted_known_answer_and_pooling():
     ab_true = np.zeros((2, 2))
     ab_pred = np.array([[0.0, 0.0], [200.0, 0.0]])
-    fractions, auc = evaluation.auc_curve(ab_pred, ab_true, weights=[3.0, 1.0])
+    fractions, auc = metrics.auc_curve(ab_pred, ab_true, weights=[3.0, 1.0])
     np.testing.assert_array_equal(fractions, 0.75)
     assert auc == 75.0
     # Pooling: a curve accumulated image by image is the curve of all pixels at once.
     rng = np.random.default_rng(2)
     errors = [rng.uniform(0, 160, size) for size in (5, 50, 500)]
     weights = [rng.uniform(0, 2, size) for size in (5, 50, 500)]
-    curve = evaluation.ErrorCurve()
+    curve = metrics.ErrorCurve()
     for image_errors, image_weights in zip(errors, weights, strict=True):
         curve.add(image_errors, image_weights)
     expected = _reference_fractions(np.concatenate(errors), range(151), np.concatenate(weights))
@@ -95,49 +95,49 @@ def test_weighted_known_answer_and_pooling():
 def test_metric_inputs_are_checked():
     ab = np.zeros((4, 2))
     with pytest.raises(ValueError, match="shape"):
-        evaluation.auc_curve(ab, np.zeros((3, 2)))
+        metrics.auc_curve(ab, np.zeros((3, 2)))
     with pytest.raises(ValueError, match=r"\[\.\.\., 2\]"):
-        evaluation.auc_curve(np.zeros((4, 3)), np.zeros((4, 3)))
+        metrics.auc_curve(np.zeros((4, 3)), np.zeros((4, 3)))
     with pytest.raises(ValueError, match="NaN"):
-        evaluation.auc_curve(ab + np.nan, ab)
+        metrics.auc_curve(ab + np.nan, ab)
     with pytest.raises(ValueError, match="no pixels"):
-        evaluation.auc_curve(ab, ab, weights=np.zeros(4))
+        metrics.auc_curve(ab, ab, weights=np.zeros(4))
     with pytest.raises(ValueError, match="weights"):
-        evaluation.auc_curve(ab, ab, weights=-np.ones(4))
+        metrics.auc_curve(ab, ab, weights=-np.ones(4))
     with pytest.raises(ValueError, match="non-decreasing"):
-        evaluation.auc_curve(ab, ab, thresholds=[3, 1])
+        metrics.auc_curve(ab, ab, thresholds=[3, 1])
     with pytest.raises(ValueError, match="shape"):
-        evaluation.psnr(np.zeros((2, 2, 3)), np.zeros((2, 3, 3)))
+        metrics.psnr(np.zeros((2, 2, 3)), np.zeros((2, 3, 3)))
 
 
 def test_rebalanced_pixel_weights_match_a_brute_force_reference():
     rng = np.random.default_rng(3)
     ab = rng.uniform(-120, 120, (40, 30, 2))
     prior = bins.default_prior()
-    weights = evaluation.rebalanced_pixel_weights(ab)
+    weights = metrics.rebalanced_pixel_weights(ab)
     np.testing.assert_allclose(weights, _reference_weights(ab, prior), rtol=1e-12)
     # Weights average 1 over the prior: sum_q p_q w_q = 1.
     centers = bins.ab_bin_centers()
-    at_centers = evaluation.rebalanced_pixel_weights(centers + rng.uniform(-4.9, 4.9, (313, 2)))
+    at_centers = metrics.rebalanced_pixel_weights(centers + rng.uniform(-4.9, 4.9, (313, 2)))
     assert float(np.sum(prior * at_centers)) == pytest.approx(1.0, abs=1e-12)
     assert at_centers.max() / at_centers.min() == pytest.approx(prior.max() / prior.min())
     # A custom prior with empty bins: they get the rarest non-empty bin's weight.
     sparse = rng.uniform(0, 1, 313) * (rng.uniform(size=313) < 0.5)
-    weights = evaluation.rebalanced_pixel_weights(ab, sparse)
+    weights = metrics.rebalanced_pixel_weights(ab, sparse)
     assert np.all(np.isfinite(weights))
     np.testing.assert_allclose(weights, _reference_weights(ab, sparse), rtol=1e-12)
     with pytest.raises(ValueError, match="313"):
-        evaluation.rebalanced_pixel_weights(ab, np.ones(312))
+        metrics.rebalanced_pixel_weights(ab, np.ones(312))
 
 
 def test_psnr_known_and_reference():
     rng = np.random.default_rng(4)
     truth = rng.integers(20, 200, (9, 7, 3)).astype(np.uint8)
-    assert evaluation.psnr(truth + 10, truth) == pytest.approx(10 * math.log10(255**2 / 100))
-    assert evaluation.psnr(truth, truth) == math.inf
+    assert metrics.psnr(truth + 10, truth) == pytest.approx(10 * math.log10(255**2 / 100))
+    assert metrics.psnr(truth, truth) == math.inf
     prediction = rng.integers(0, 256, truth.shape).astype(np.uint8)
     expected = skimage_metrics.peak_signal_noise_ratio(truth, prediction, data_range=255)
-    assert evaluation.psnr(prediction, truth) == pytest.approx(expected, rel=1e-12)
+    assert metrics.psnr(prediction, truth) == pytest.approx(expected, rel=1e-12)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -197,7 +197,7 @@ def test_gray_and_constant_baselines_match_references(photos, tmp_path):
         squared = sum(((r - i) ** 2).sum() for r, i in zip(reconstructions, images, strict=True))
         pooled_psnr = 10 * math.log10(255**2 / (squared / sum(i.size for i in images)))
         assert result["psnr"] == pytest.approx(pooled_psnr, abs=0.05)
-        per_image = [evaluation.psnr(r, i) for r, i in zip(reconstructions, images, strict=True)]
+        per_image = [metrics.psnr(r, i) for r, i in zip(reconstructions, images, strict=True)]
         assert result["mean_image_psnr"] == pytest.approx(np.mean(per_image), abs=0.05)
     # The constant colour beats gray on the rebalanced AuC for these colourful photos.
     results = report["results"]
@@ -210,9 +210,9 @@ def test_gray_and_constant_baselines_match_references(photos, tmp_path):
     assert np.abs(first_panel[..., 0] - first_panel[..., 1]).max() <= 1  # gray
 
 
-def test_model_column_is_what_the_colorizer_produces(photos):
+def test_model_column_is_what_the_colorizer_produces(photos, tiny_net):
     folder, images = photos
-    net = models.build_model("tiny")
+    net = tiny_net
     colorizer = Colorizer(net, network_size=16)
     report = evaluation.evaluate_folder(colorizer, folder, max_images=2, progress=False)
     assert report["num_images"] == 2
@@ -247,10 +247,10 @@ def test_evaluate_folder_errors(tmp_path):
         evaluation.evaluate_folder(colorizer, tmp_path, temperature=0, progress=False)
 
 
-def test_evaluate_script(photos, tmp_path):
+def test_evaluate_script(photos, tmp_path, tiny_net):
     folder, _ = photos
     model_path = tmp_path / "tiny.keras"
-    models.build_model("tiny").save(model_path)
+    tiny_net.save(model_path)
     output, sheet = tmp_path / "report.json", tmp_path / "sheet.png"
     result = run_script(
         "scripts/evaluate.py",

@@ -1,14 +1,13 @@
 """Tests of the SavedModel export: the serving contract as TF Serving sees it, size, CLI, client.
 
 The reference is the Keras model run eagerly in this process, with the package's building
-blocks (Lab, resize, net, annealed mean, `postprocess.reconstruct_rgb`) and Pillow decoding; the
+blocks (Lab, resize, net, annealed mean, `pipeline.reconstruct_rgb`) and Pillow decoding; the
 exported model runs in a TensorFlow-only subprocess through the TF1 session loader
 (tests/serving_contract_check.py) and through `saved_model_cli`. Tolerance: 1 uint8 level.
 """
 
 import base64
 import http.server
-import importlib.util
 import io
 import json
 import os
@@ -17,14 +16,15 @@ import subprocess
 import sys
 import threading
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from PIL import Image
+from PIL import Image, ImageOps
 
-from keras_colorful import bins, color, models, postprocess
+from export.serving import rest_client  # the stand-alone client example (needs no package)
+from keras_colorful import bins, color, models
 from keras_colorful.export import saved_model_lib
+from keras_colorful.inference import pipeline
 from tests import image_factory
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -59,9 +59,9 @@ def _reference(net, rgb_uint8, temperature=TEMPERATURE):
     """Keras model, eagerly: uint8 RGB [H, W, 3] -> (uint8 RGB [H, W, 3], ab quarter)."""
     rgb = tf.constant(rgb_uint8[np.newaxis], tf.float32) / 255.0
     l_full = color.rgb_to_lab(rgb)[..., :1]
-    logits = net(postprocess.preprocess_l(l_full, NETWORK_SIZE), training=False)
+    logits = net(pipeline.preprocess_l(l_full, NETWORK_SIZE), training=False)
     ab_quarter = bins.annealed_mean(logits, temperature)
-    rgb_out = postprocess.reconstruct_rgb(l_full, ab_quarter)
+    rgb_out = pipeline.reconstruct_rgb(l_full, ab_quarter)
     return np.round(rgb_out[0].numpy() * 255.0).astype(np.uint8), ab_quarter
 
 
@@ -75,22 +75,25 @@ def _encode(array, fmt):
     return buffer.getvalue()
 
 
-def _decode(data):
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+def _encode_with_orientation(array, fmt, orientation):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, fmt, quality=95, exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+def _decode(data, upright=False):
+    image = Image.open(io.BytesIO(data))
+    if upright:
+        image = ImageOps.exif_transpose(image)
+    return np.asarray(image.convert("RGB"))
 
 
 @pytest.fixture(scope="module")
-def net():
-    """A random "tiny" net with its logits scaled to a standard deviation of ~3 (a fresh one
-    gives ~1e-5, the same colours at every temperature), so that the temperature matters."""
-    keras.utils.set_random_seed(0)
-    net = models.build_model("tiny")
-    l_random = np.random.default_rng(0).uniform(0.0, 100.0, (2, 32, 32, 1)).astype("float32")
-    logits_std = float(np.std(net(l_random)))
-    logits_layer = net.layers[-1]
-    kernel, bias = logits_layer.get_weights()
-    logits_layer.set_weights([kernel * (3.0 / logits_std), bias])
-    return net
+def net(colourful_tiny_net):
+    """A random "tiny" net whose temperature matters (see tests/conftest.py)."""
+    return colourful_tiny_net(seed=0, logit_std=3.0)
 
 
 @pytest.fixture(scope="module")
@@ -106,17 +109,26 @@ def images():
     gray = image_factory.color_image(20, 44, seed=2)[..., 1]
     rgba = np.dstack([image_factory.color_image(16, 24, seed=3), np.full((16, 24), 90, "uint8")])
     jpeg = _encode(image_factory.color_image(40, 32, seed=4), "JPEG")
+    # Photos stored sideways with an EXIF orientation: served upright, as the Python API reads
+    # them (Pillow's `exif_transpose`).
+    sideways = image_factory.color_image(24, 40, seed=9)
+    png_turned = _encode_with_orientation(sideways, "PNG", 6)
+    jpeg_turned = _encode_with_orientation(sideways, "JPEG", 8)
     encoded = {
         "png_rgb": _encode(color_rgb, "PNG"),
         "png_gray": image_factory.png_bytes(gray),
         "png_rgba": image_factory.png_bytes(rgba),
         "jpeg": jpeg,
+        "png_exif_orientation_6": png_turned,
+        "jpeg_exif_orientation_8": jpeg_turned,
     }
     decoded = {
         "png_rgb": color_rgb,
         "png_gray": np.repeat(gray[..., None], 3, axis=-1),
         "png_rgba": rgba[..., :3],
         "jpeg": tf.io.decode_jpeg(jpeg, channels=3).numpy(),  # libjpeg-turbo, as TF Serving
+        "png_exif_orientation_6": _decode(png_turned, upright=True),
+        "jpeg_exif_orientation_8": np.rot90(tf.io.decode_jpeg(jpeg_turned, channels=3).numpy()),
     }
     return encoded, decoded
 
@@ -214,8 +226,8 @@ def test_colorize_tensor_matches_keras(net, served, request_id):
         expected_rgb, ab_quarter = _reference(net, np.repeat(image, 3 // image.shape[-1], -1),
                                               temperature)
         assert _max_difference(rgb[i], expected_rgb) <= 1
-        ab_net = postprocess.upsample_ab(ab_quarter, (NETWORK_SIZE, NETWORK_SIZE))
-        expected_ab = postprocess.upsample_ab(ab_net, image.shape[:2])[0]
+        ab_net = pipeline.upsample_ab(ab_quarter, (NETWORK_SIZE, NETWORK_SIZE))
+        expected_ab = pipeline.upsample_ab(ab_net, image.shape[:2])[0]
         np.testing.assert_allclose(ab[i], expected_ab, atol=1e-3)
 
 
@@ -262,19 +274,9 @@ def test_cli_exports_a_preset(subprocesses):
     assert f"SavedModel written to {output}" in stdout
 
 
-def _load_rest_client():
-    spec = importlib.util.spec_from_file_location(
-        "rest_client", REPO / "export" / "serving" / "rest_client.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_rest_client_against_local_server(images, served):
     """The client's request and answer handling against a server that answers like TF Serving
     (row format, `_bytes` outputs base64-encoded) with the SavedModel's real output."""
-    rest_client = _load_rest_client()
     encoded, _ = images
     _, results = served
     sent = [encoded["png_rgb"], encoded["jpeg"]]

@@ -12,8 +12,9 @@ import pytest
 import tensorflow as tf
 from skimage import color as skimage_color
 
-from keras_colorful import bins, color, postprocess
-from keras_colorful.export import network_loader, tflite_lib
+from keras_colorful import bins, color
+from keras_colorful.export import tflite_lib
+from keras_colorful.inference import pipeline
 from tests import image_factory
 from tests.script_runner import run_script
 
@@ -25,15 +26,9 @@ MAX_AB_ERROR_BOUND = {"float32": 0.01, "float16": 1.0}
 
 
 @pytest.fixture(scope="module")
-def net():
-    """A random "tiny" net with its logits scaled to a standard deviation of ~3, so that ab
-    varies over the image as a trained net's does (a fresh one gives nearly constant ab)."""
-    net = network_loader.load_network(preset="tiny", seed=0)
-    l_random = np.random.default_rng(0).uniform(0.0, 100.0, (2, SIZE, SIZE, 1)).astype("float32")
-    logits_std = float(np.std(net(l_random)))
-    kernel, bias = net.layers[-1].get_weights()
-    net.layers[-1].set_weights([kernel * (3.0 / logits_std), bias])
-    return net
+def net(colourful_tiny_net):
+    """A random "tiny" net whose ab varies over the image as a trained net's does."""
+    return colourful_tiny_net(seed=0, logit_std=3.0)
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +123,7 @@ def test_representative_l_from_files_and_arrays(photos, tmp_path):
     assert len(from_files) == 2 and len(from_arrays) == 1
     np.testing.assert_allclose(from_files[0], from_arrays[0], atol=1e-3)
     rgb = tf.constant(arrays[0][np.newaxis], tf.float32) / 255.0
-    l_expected = postprocess.preprocess_l(color.rgb_to_lab(rgb)[..., :1], SIZE)
+    l_expected = pipeline.preprocess_l(color.rgb_to_lab(rgb)[..., :1], SIZE)
     np.testing.assert_allclose(from_arrays[0], l_expected, atol=1e-4)
     assert from_arrays[0].shape == (1, SIZE, SIZE, 1)
 

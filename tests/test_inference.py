@@ -1,4 +1,4 @@
-"""Tests of keras_colorful.load / Colorizer and the full-resolution processing.
+"""Tests of keras_colorful.load / Colorizer and the full-resolution steps of the pipeline.
 
 The network is the "tiny" preset with its logits layer scaled up, so that its colours vary with
 L and with the temperature (a freshly initialised network predicts one flat colour). The main
@@ -13,36 +13,23 @@ import pathlib
 import subprocess
 import sys
 
-import keras
 import numpy as np
 import pytest
 from PIL import Image
 from skimage import color as skimage_color
 
 import keras_colorful
-from keras_colorful import bins, image_io, models, postprocess
+from keras_colorful import bins, image_io, loading, models
 from keras_colorful.export import saved_model_lib
-from keras_colorful.inference import Colorizer, loading, processing
+from keras_colorful.inference import Colorizer, full_resolution, pipeline
 from tests import image_factory
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def _colourful_tiny_net(seed=0, logit_std=2.0):
-    """The tiny preset with logits scaled to standard deviation `logit_std`."""
-    keras.utils.set_random_seed(seed)
-    net = models.build_model("tiny")
-    l_sample = np.random.default_rng(seed).uniform(0, 100, (1, 64, 64, 1)).astype("float32")
-    std = float(np.std(net(l_sample, training=False)))
-    last = [layer for layer in net.layers if isinstance(layer, keras.layers.Conv2D)][-1]
-    kernel, bias = last.get_weights()
-    last.set_weights([kernel * (logit_std / std), bias])
-    return net
-
-
 @pytest.fixture(scope="module")
-def net():
-    return _colourful_tiny_net()
+def net(colourful_tiny_net):
+    return colourful_tiny_net(seed=0, logit_std=2.0)
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +71,7 @@ def _bilinear(x, height, width):
 def _reference_colorize(net, rgb_uint8, temperature, network_size=256):
     """The release's demo pipeline in float64 numpy / scikit-image, around the same network."""
     lightness = _lab(rgb_uint8)[..., :1]
-    l_network = postprocess.preprocess_l(lightness[np.newaxis].astype(np.float32), network_size)
+    l_network = pipeline.preprocess_l(lightness[np.newaxis].astype(np.float32), network_size)
     logits = net(l_network, training=False).numpy()[0].astype(np.float64) / temperature
     probabilities = np.exp(logits - logits.max(axis=-1, keepdims=True))
     probabilities /= probabilities.sum(axis=-1, keepdims=True)
@@ -304,7 +291,7 @@ def test_colorize_file_and_side_by_side(colorizer, tmp_path):
     Image.fromarray(_photo(50, 70, seed=8).mean(-1).astype(np.uint8)).save(gray)
     plain = colorizer.colorize_file(colour, tmp_path / "out" / "plain.png")
     assert image_io.read_image(plain).shape == (50, 70, 3)
-    gap = processing.GRID_GAP
+    gap = full_resolution.GRID_GAP
     grid = image_io.read_image(colorizer.colorize_file(colour, tmp_path / "g1.png", True))
     assert grid.shape == (50, 3 * 70 + 2 * gap, 3)  # gray | colorized | original
     np.testing.assert_array_equal(grid[:, 70 + gap : 140 + gap], image_io.read_image(plain))
@@ -316,35 +303,35 @@ def test_colorize_file_and_side_by_side(colorizer, tmp_path):
 
 def test_lightness_and_gray_match_scikit_image():
     rgb = _photo(37, 23, seed=9)
-    l_full = processing.lightness(rgb, max_pixels=100)  # many bands of 4 rows
+    l_full = full_resolution.lightness(rgb, max_pixels=100)  # many bands of 4 rows
     np.testing.assert_allclose(l_full[..., 0], _lab(rgb)[..., 0], atol=2e-3)
-    gray = processing.gray_rgb(l_full, max_pixels=100)
+    gray = full_resolution.gray_rgb(l_full, max_pixels=100)
     np.testing.assert_array_equal(gray[..., 0], gray[..., 1])
     expected = skimage_color.lab2rgb(np.concatenate([_lab(rgb)[..., :1], np.zeros((37, 23, 2))], -1))
     assert _max_difference(gray, np.round(expected * 255).astype(np.uint8)) <= 1
 
 
-def test_reconstruct_uint8_is_postprocess_reconstruct_rgb_in_bands():
+def test_reconstruct_uint8_is_pipeline_reconstruct_rgb_in_bands():
     rng = np.random.default_rng(10)
     l_full = rng.uniform(0, 100, (45, 29, 1)).astype(np.float32)
     ab_quarter = rng.uniform(-60, 60, (1, 6, 8, 2)).astype(np.float32)
-    expected = postprocess.reconstruct_rgb(l_full[np.newaxis], ab_quarter)[0].numpy()
+    expected = pipeline.reconstruct_rgb(l_full[np.newaxis], ab_quarter)[0].numpy()
     expected = np.round(expected * 255).astype(np.uint8)
-    ab_network = postprocess.upsample_ab(ab_quarter, (24, 32))[0]
+    ab_network = pipeline.upsample_ab(ab_quarter, (24, 32))[0]
     for max_pixels in (29, 1000, 2**20):
-        actual = processing.reconstruct_uint8(l_full, ab_network, max_pixels=max_pixels)
+        actual = full_resolution.reconstruct_uint8(l_full, ab_network, max_pixels=max_pixels)
         assert _max_difference(actual, expected) <= 1
 
 
 def test_has_color():
     gray = np.repeat(_photo(20, 30, seed=11).mean(-1, keepdims=True).astype(np.uint8), 3, -1)
-    assert not processing.has_color(gray)
+    assert not full_resolution.has_color(gray)
     near_gray = gray.copy()
     near_gray[..., 0] = np.minimum(near_gray[..., 0].astype(int) + 1, 255)  # |a|, |b| < 5
-    assert not processing.has_color(near_gray)
+    assert not full_resolution.has_color(near_gray)
     coloured = gray.copy()
     coloured[-1, -1] = [255, 0, 0]  # one red pixel in the last band of rows
-    assert processing.has_color(coloured, max_pixels=60)
+    assert full_resolution.has_color(coloured, max_pixels=60)
 
 
 # --- SavedModel ------------------------------------------------------------------------------

@@ -69,9 +69,15 @@ def test_annealed_mean_casts_half_precision_logits(bin_centers):
 def test_annealed_mean_rejects_bad_temperature():
     with pytest.raises(ValueError, match="temperature"):
         layers.AnnealedMean(temperature=0.0)
+    # The same check and message as everywhere (keras_colorful.bins.check_temperature).
+    for bad in (-0.5, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="^temperature must be finite and > 0"):
+            layers.AnnealedMean(temperature=bad)
+    with pytest.raises(TypeError, match="^temperature must be a real number"):
+        layers.AnnealedMean(temperature="0.38")
 
 
-def test_annealed_mean_serialisation_round_trip(tmp_path):
+def test_annealed_mean_serialisation_round_trip(keras_round_trip):
     layer = layers.AnnealedMean(temperature=0.5, name="head")
     config = layer.get_config()
     assert config["temperature"] == 0.5
@@ -79,9 +85,7 @@ def test_annealed_mean_serialisation_round_trip(tmp_path):
 
     inputs = keras.Input(shape=(None, None, 313))
     model = keras.Model(inputs, layer(inputs))
-    path = tmp_path / "head.keras"
-    model.save(path)
-    loaded = keras.saving.load_model(path)
+    loaded = keras_round_trip(model, "head.keras")
     assert isinstance(loaded.get_layer("head"), layers.AnnealedMean)
     assert loaded.get_layer("head").temperature == 0.5
     logits = _random_logits((1, 3, 3, 313), seed=3)

@@ -1,11 +1,16 @@
-"""Tests of keras_colorful.models: presets, shapes, parameter counts, alignment, serialisation."""
+"""Tests of keras_colorful.models: presets, shapes, parameter counts, alignment, serialisation.
+
+The forward pass is checked against `_reference_forward`, a float64 numpy oracle of the release's
+network semantics; tests/torch_eccv16.py is the other, PyTorch oracle of the release (its docstring
+says which checks what).
+"""
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_colorful import models
+from keras_colorful import models, presets
 
 # PyTorch's ECCVGenerator (the authors' port) has 32,236,011 parameters: convs, affine BatchNorm
 # (gamma, beta) and `model_out`, the fixed 313 -> 2 bin-centre 1x1 conv without bias
@@ -113,7 +118,7 @@ def _conv_transpose(x, kernel, bias, stride, pad):
 
 
 def _reference_forward(net, l_batch):
-    """The ECCVGenerator forward pass (METHOD.md table) with the Keras net's weights."""
+    """The release's ECCVGenerator forward pass (logits) with the Keras net's weights."""
     relu = lambda v: np.maximum(v, 0.0)  # noqa: E731
     weights = lambda name: [w.astype(np.float64) for w in net.get_layer(name).get_weights()]  # noqa: E731
     x = (l_batch.astype(np.float64) - 50.0) / 100.0
@@ -199,19 +204,17 @@ def test_get_config_round_trip():
 
 
 @pytest.mark.parametrize("preset", ["tiny", "small"])
-def test_keras_file_round_trip(tmp_path, preset):
+def test_keras_file_round_trip(keras_round_trip, preset):
     net = models.build_model(preset)
     l_batch = _random_l((2, 32, 24, 1), seed=3)
     net(l_batch, training=True)  # moves the BatchNorm statistics away from their initial values
-    path = tmp_path / f"{preset}.keras"
-    net.save(path)
-    loaded = keras.saving.load_model(path)
+    loaded = keras_round_trip(net, f"{preset}.keras")
     assert isinstance(loaded, models.ColorizationNet)
     assert loaded.get_config() == net.get_config()
     np.testing.assert_allclose(loaded(l_batch), net(l_batch), atol=1e-6)
 
 
-def test_inference_model_shares_weights_and_round_trips(tmp_path):
+def test_inference_model_shares_weights_and_round_trips(keras_round_trip):
     net = models.build_model("tiny")
     colorizer = models.build_inference_model(net, runtime_temperature=True)
     assert colorizer.get_layer(net.name) is net
@@ -224,9 +227,7 @@ def test_inference_model_shares_weights_and_round_trips(tmp_path):
     logits_layer.bias.assign(logits_layer.bias + 3.0 * np.arange(313, dtype="float32") / 313)
     ab_changed = colorizer({"l": l_batch, "temperature": temperature})
     assert np.abs(ab_changed - ab).max() > 1e-3
-    path = tmp_path / "colorizer.keras"
-    colorizer.save(path)
-    loaded = keras.saving.load_model(path)
+    loaded = keras_round_trip(colorizer, "colorizer.keras")
     np.testing.assert_allclose(
         loaded({"l": l_batch, "temperature": temperature}), ab_changed, atol=1e-6
     )
@@ -239,6 +240,16 @@ def test_inference_model_without_runtime_temperature():
     ab = colorizer(l_batch)
     expected = models.AnnealedMean(0.5)(net(l_batch))
     np.testing.assert_allclose(ab, expected, atol=1e-6)
+
+
+def test_presets_are_the_plain_data_module_re_exported():
+    assert models.PRESETS is presets.PRESETS
+    assert set(models.PRESETS) == {"eccv16", "small", "tiny"}
+    for config in models.PRESETS.values():
+        assert set(config) == {"block_widths", "block_depths"}
+    net = models.build_model("tiny")
+    assert tuple(net.block_widths) == presets.PRESETS["tiny"]["block_widths"]
+    assert tuple(net.block_depths) == presets.PRESETS["tiny"]["block_depths"]
 
 
 def test_unknown_preset_names_the_available_ones():

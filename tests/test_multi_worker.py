@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_colorful import tfrecords
+from keras_colorful.data import tfrecords
 from tests import image_factory
 
 TESTS = os.path.dirname(os.path.abspath(__file__))

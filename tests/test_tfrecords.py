@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_colorful import data_files, dataset, tfrecords
+from keras_colorful.data import decode, pipeline, sources, tfrecords
 from tests import image_factory
 from tests.script_runner import run_script
 
@@ -58,8 +58,8 @@ def test_records_hold_the_files_bytes_and_decode_identically(folder, shards):
         original = os.path.join(folder["root"], name)
         encoded = example[tfrecords.ENCODED]
         assert encoded.numpy() == open(original, "rb").read()
-        from_record = data_files.decode_rgb(encoded).numpy()
-        from_file = data_files.decode_rgb(tf.io.read_file(original)).numpy()
+        from_record = decode.decode_rgb(encoded).numpy()
+        from_file = decode.decode_rgb(tf.io.read_file(original)).numpy()
         np.testing.assert_array_equal(from_record, from_file)
         assert (int(example[tfrecords.HEIGHT]), int(example[tfrecords.WIDTH])) == \
             from_file.shape[:2]
@@ -73,20 +73,28 @@ def _crops(batches):
 
 
 def test_pipeline_from_shards_yields_the_same_crops_as_from_the_folder(folder, shards):
-    from_folder = dataset.make_dataset(folder["root"], batch_size=3, crop_size=CROP,
+    from_folder = pipeline.make_dataset(folder["root"], batch_size=3, crop_size=CROP,
                                        training=False)
-    from_shards = dataset.make_dataset(shards["glob"], batch_size=3, crop_size=CROP,
+    from_shards = pipeline.make_dataset(shards["glob"], batch_size=3, crop_size=CROP,
                                        training=False)
     assert len(list(from_shards)) == len(list(from_folder)) == 3
     assert _crops(from_shards) == _crops(from_folder)
-    eval_batch = dataset.make_eval_batch(shards["glob"], num_images=2, size=CROP)
+    eval_batch = pipeline.make_eval_batch(shards["glob"], num_images=2, size=CROP)
     assert eval_batch.shape == (2, CROP, CROP, 3)
     assert {crop.tobytes() for crop in eval_batch} <= set(_crops(from_folder))
 
 
+def test_resolved_shards_are_listed_not_scanned(shards):
+    source = sources.resolve_source(shards["glob"])
+    assert source.is_tfrecord and sources.is_tfrecord_source(source)
+    assert list(source.files) == [shard.path for shard in shards["manifest"].shards]
+    assert source.report() == {"num_files": None, "num_skipped": None, "skipped": [],
+                               "tfrecord_files": 3}
+
+
 def test_training_pipeline_from_shards_is_seeded_and_repeats(shards):
     def first_batches(seed):
-        batches = dataset.make_dataset(shards["glob"], batch_size=4, crop_size=CROP,
+        batches = pipeline.make_dataset(shards["glob"], batch_size=4, crop_size=CROP,
                                        resize_shorter_to=40, seed=seed)
         return [batch.numpy() for batch in batches.take(5)]  # 20 crops of 8 images: repeated
 
@@ -97,29 +105,29 @@ def test_training_pipeline_from_shards_is_seeded_and_repeats(shards):
 
 
 def test_workers_read_disjoint_shards_that_cover_everything(shards):
-    every = _crops(dataset.make_dataset(shards["glob"], batch_size=2, crop_size=CROP,
+    every = _crops(pipeline.make_dataset(shards["glob"], batch_size=2, crop_size=CROP,
                                         training=False))
-    parts = [_crops(dataset.make_dataset(shards["glob"], batch_size=2, crop_size=CROP,
+    parts = [_crops(pipeline.make_dataset(shards["glob"], batch_size=2, crop_size=CROP,
                                          training=False, shard=(2, index))) for index in (0, 1)]
     counts = [shard.num_images for shard in shards["manifest"].shards]
     assert [len(part) for part in parts] == [counts[0] + counts[2], counts[1]]
     assert sorted(parts[0] + parts[1]) == every
-    sharded = dataset.make_dataset(shards["glob"], batch_size=2, crop_size=CROP, shard=(2, 1),
+    sharded = pipeline.make_dataset(shards["glob"], batch_size=2, crop_size=CROP, shard=(2, 1),
                                    resize_shorter_to=40, seed=0)
     assert sharded.options().experimental_distribute.auto_shard_policy == \
         tf.data.experimental.AutoShardPolicy.OFF
     with pytest.raises(ValueError, match="3 files cannot be split between 4 workers"):
-        dataset.make_dataset(shards["glob"], batch_size=2, shard=(4, 0))
+        pipeline.make_dataset(shards["glob"], batch_size=2, shard=(4, 0))
 
 
 def test_tfrecord_source_names_and_errors(tmp_path):
-    assert tfrecords.is_tfrecord_source("a/train-*.tfrecord")
-    assert tfrecords.is_tfrecord_source(["x.tfrecords", "gs://b/y.tfrecord-00001-of-00002"])
-    assert not tfrecords.is_tfrecord_source("photos/")
-    assert not tfrecords.is_tfrecord_source(["x.tfrecord", "photo.jpg"])
-    assert not tfrecords.is_tfrecord_source("tfrecord_photos/*.jpg")
+    assert sources.is_tfrecord_source("a/train-*.tfrecord")
+    assert sources.is_tfrecord_source(["x.tfrecords", "gs://b/y.tfrecord-00001-of-00002"])
+    assert not sources.is_tfrecord_source("photos/")
+    assert not sources.is_tfrecord_source(["x.tfrecord", "photo.jpg"])
+    assert not sources.is_tfrecord_source("tfrecord_photos/*.jpg")
     with pytest.raises(ValueError, match="No TFRecord files match"):
-        tfrecords.list_tfrecord_files(str(tmp_path / "none-*.tfrecord"))
+        sources.list_tfrecord_files(str(tmp_path / "none-*.tfrecord"))
     with pytest.raises(ValueError, match="num_shards"):
         tfrecords.write_tfrecords(tmp_path, str(tmp_path / "out"), num_shards=0)
 

@@ -1,36 +1,32 @@
-"""scripts/train_torch.py trains the package's network with the package's loss, in PyTorch.
+"""keras_colorful.torch_port and scripts/train_torch.py: the package's network, loss and data
+recipe in PyTorch.
 
-Its pieces are checked against independent references (scikit-image for Lab, the Keras loss layer
-for the loss), and the whole path of the bundled model is run end to end on generated photos:
-pack_photos.py -> train_torch.py (CPU, "tiny") -> bundle_model.py --state_dict -> load().
+The pieces are checked against independent references (scikit-image for Lab, the Keras loss layer
+for the loss, tests/torch_eccv16.py for the release's state-dict layout), the port is checked to
+load no TensorFlow, and the whole path of the bundled model is run end to end on generated
+photos: pack_photos.py -> train_torch.py (CPU, "tiny") -> bundle_model.py --state_dict -> load().
 """
 
-import importlib.util
+import io
 import json
+import os
 import pathlib
 import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from skimage import color as skimage_color
 
-from keras_colorful import bins, losses, weights
-from tests import image_factory
+from keras_colorful import bins, losses, priors
+from keras_colorful.torch_port import batches, lab, loss, network
+from keras_colorful.weights import convert
+from tests import image_factory, torch_eccv16
 from tests.script_runner import run_script
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
-
-
-def _load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"_script_{name}", REPOSITORY / "scripts" /
-                                                  f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-train_torch = _load_script("train_torch")
 
 
 def _run(script: str, *args: str) -> subprocess.CompletedProcess:
@@ -43,7 +39,7 @@ def test_rgb_to_lab_matches_scikit_image():
     rgb = np.random.default_rng(0).uniform(0, 1, (2, 3, 17, 23))
     rgb[0, :, 0, 0] = 0.0  # black and white
     rgb[0, :, 0, 1] = 1.0
-    ours = train_torch.rgb_to_lab(torch.from_numpy(rgb.astype(np.float32))).numpy()
+    ours = lab.rgb_to_lab(torch.from_numpy(rgb.astype(np.float32))).numpy()
     reference = skimage_color.rgb2lab(rgb.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
     np.testing.assert_allclose(ours, reference, atol=1e-3)
 
@@ -56,17 +52,17 @@ def test_loss_equals_the_keras_loss_layer():
     prior = bins.default_prior()
     expected = [float(v) for v in
                 losses.RebalancedSoftCrossEntropy(prior=prior).compute_losses(logits, ab)]
-    got = train_torch.rebalanced_loss(
+    got = loss.rebalanced_loss(
         torch.from_numpy(logits).permute(0, 3, 1, 2), torch.from_numpy(ab).permute(0, 3, 1, 2),
         torch.from_numpy(bins.ab_bin_centers().astype(np.float32)),
-        torch.from_numpy(bins.class_weights(prior)))
+        torch.from_numpy(priors.class_weights(prior)))
     np.testing.assert_allclose([float(v) for v in got], expected, rtol=1e-5)
     # The gray image adds to the unweighted loss only.
-    without_gray = train_torch.rebalanced_loss(
+    without_gray = loss.rebalanced_loss(
         torch.from_numpy(logits[[0, 2]]).permute(0, 3, 1, 2),
         torch.from_numpy(ab[[0, 2]]).permute(0, 3, 1, 2),
         torch.from_numpy(bins.ab_bin_centers().astype(np.float32)),
-        torch.from_numpy(bins.class_weights(prior)))
+        torch.from_numpy(priors.class_weights(prior)))
     np.testing.assert_allclose(float(without_gray[0]) * 2 / 3, expected[0], rtol=1e-5)
 
 
@@ -79,7 +75,7 @@ def test_random_batch_takes_true_crops_and_flips():
     generator = torch.Generator().manual_seed(0)
     flipped = 0
     for _ in range(4):
-        batch = train_torch.random_batch(torch.from_numpy(photos), 16, [24, 32], 1.0, generator)
+        batch = batches.random_batch(torch.from_numpy(photos), 16, [24, 32], 1.0, generator)
         size = batch.shape[-1]
         assert batch.shape == (16, 3, size, size) and size in (24, 32)
         values = np.rint(batch.numpy() * 255).astype(int)
@@ -96,9 +92,53 @@ def test_scale_augmentation_resizes_smaller_crops():
     photos = torch.from_numpy(
         np.random.default_rng(2).integers(0, 256, (3, 64, 64, 3), dtype=np.uint8))
     generator = torch.Generator().manual_seed(0)
-    batch = train_torch.random_batch(photos, 4, [48], 1.5, generator)
+    batch = batches.random_batch(photos, 4, [48], 1.5, generator)
     assert batch.shape == (4, 3, 48, 48)
     assert 0.0 <= float(batch.min()) and float(batch.max()) <= 1.0
+
+
+def test_decode_pack_returns_the_photos_and_the_loss_tables(tmp_path):
+    photos = np.random.default_rng(5).integers(0, 256, (3, 16, 16, 3), dtype=np.uint8)
+    encoded = []
+    for photo in photos:
+        buffer = io.BytesIO()
+        Image.fromarray(photo).save(buffer, "WEBP", lossless=True)
+        encoded.append(np.frombuffer(buffer.getvalue(), np.uint8))
+    offsets = np.concatenate([[0], np.cumsum([len(e) for e in encoded])]).astype(np.int64)
+    centers, class_weights = bins.ab_bin_centers(), priors.class_weights(bins.default_prior())
+    np.savez(tmp_path / "pack.npz", data=np.concatenate(encoded), offsets=offsets,
+             bin_centers=centers, class_weights=class_weights)
+    decoded, got_centers, got_weights = batches.decode_pack(str(tmp_path / "pack.npz"))
+    assert decoded.shape == (3, 16, 16, 3) and decoded.dtype == np.uint8
+    np.testing.assert_array_equal(decoded, photos)  # lossless WebP
+    assert got_centers.dtype == got_weights.dtype == np.float32
+    np.testing.assert_array_equal(got_centers, centers)
+    np.testing.assert_array_equal(got_weights, class_weights)
+
+
+def test_eccv16_state_dict_is_the_releases_without_model_out():
+    """The port's "eccv16" has the keys and shapes of the independent release oracle."""
+    ours = {key: tuple(value.shape) for key, value in
+            network.build_torch_model("eccv16").state_dict().items()}
+    release = {key: tuple(value.shape) for key, value in
+               torch_eccv16.ECCVGenerator().state_dict().items()
+               if not key.startswith("model_out.")}
+    assert list(ours) == list(release)
+    assert ours == release
+
+
+def test_torch_port_imports_neither_tensorflow_nor_keras():
+    names = [f"keras_colorful.torch_port.{name}" for name in ("network", "loss", "lab", "batches")]
+    code = ("import importlib, sys\n"
+            f"for name in {names!r}:\n"
+            "    importlib.import_module(name)\n"
+            "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
+    python_path = os.pathsep.join(filter(None, [str(REPOSITORY), os.environ.get("PYTHONPATH")]))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=REPOSITORY, env=dict(os.environ, PYTHONPATH=python_path),
+                            timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_pack_train_bundle_load_end_to_end(tmp_path):
@@ -130,17 +170,15 @@ def test_pack_train_bundle_load_end_to_end(tmp_path):
 
     # The bundled Keras network computes the trained PyTorch network's logits, scaled by
     # 0.38 / 0.5 (the folded temperature).
-    from benchmarks import torch_models
-
     with np.load(run / "state.npz") as arrays:
         state = {key: torch.from_numpy(value) for key, value in arrays.items()}
-    torch_net = torch_models.build_torch_model("tiny")
+    torch_net = network.build_torch_model("tiny")
     torch_net.load_state_dict(state)
     lightness = np.random.default_rng(3).uniform(0, 100, (2, 1, 32, 40)).astype(np.float32)
     with torch.no_grad():
         expected = torch_net.eval()(torch.from_numpy(lightness)).numpy().transpose(0, 2, 3, 1)
-    keras_net = weights.convert_state_dict(state, preset="tiny", logit_scale=0.38 / 0.5)
-    from keras_colorful.inference import loading
+    keras_net = convert.convert_state_dict(state, preset="tiny", logit_scale=0.38 / 0.5)
+    from keras_colorful import loading
 
     bundled = loading.load_network(str(model_path))
     got = np.asarray(bundled(lightness.transpose(0, 2, 3, 1)))
@@ -158,7 +196,7 @@ def test_pack_train_bundle_load_end_to_end(tmp_path):
 def test_bundle_model_refuses_a_state_dict_of_another_preset(tmp_path):
     from keras_colorful import models
 
-    state = weights.network_state_dict(models.build_model("tiny"))
+    state = convert.network_state_dict(models.build_model("tiny"))
     np.savez(tmp_path / "tiny.npz", **state)
     result = run_script("scripts/bundle_model.py", f"--state_dict={tmp_path / 'tiny.npz'}",
                         "--preset=small", f"--output={tmp_path / 'x.keras'}")
@@ -173,7 +211,7 @@ def test_state_dict_round_trip(preset):
     net = models.build_model(preset)
     rng = np.random.default_rng(4)
     net.set_weights([rng.normal(size=w.shape).astype(np.float32) for w in net.get_weights()])
-    again = weights.convert_state_dict(weights.network_state_dict(net), preset=preset,
+    again = convert.convert_state_dict(convert.network_state_dict(net), preset=preset,
                                        logit_scale=1.0)
     for a, b in zip(net.get_weights(), again.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)

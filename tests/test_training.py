@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_colorful.training import config, demo_data, optimizer, train_lib
+from keras_colorful.training import config, optimizer, synthetic_photos, train_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -27,7 +27,7 @@ def tiny_config(model_dir, data_dir, **overrides):
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory):
     folder = tmp_path_factory.mktemp("photos")
-    demo_data.write_demo_photos(str(folder), count=12, size=48)
+    synthetic_photos.write_demo_photos(str(folder), count=12, size=48)
     return folder
 
 

@@ -1,12 +1,21 @@
-"""The authors' released ECCV16 network in PyTorch, from METHOD.md, for tests and benchmarks.
+"""The authors' released ECCV16 network in PyTorch: the tests' independent oracle of the release.
 
-`ECCVGenerator` has the release's module names and state-dict layout (model1..model8 as
-`nn.Sequential` with convs at even indices and BatchNorm2d last in blocks 1-7, `model_out` the
-fixed 313 -> 2 bin-centre 1x1 conv), so its `state_dict()` has the keys and shapes of
-`colorization_release_v2-9b330a0b.pth`. `randomize_` gives it random weights and random BatchNorm
-running statistics at sane scales, for conversion tests without the real file.
+`ECCVGenerator` is written down from the release (`colorizers/eccv16.py` of
+richzhang/colorization), deliberately NOT built from the package's presets or from
+`keras_colorful.torch_port`: it checks the weight conversion, and
+`tests/test_train_torch.py` checks that `torch_port.network.build_torch_model("eccv16")` has its
+state-dict keys and shapes (less `model_out`). It has the release's module names and state-dict
+layout (model1..model8 as `nn.Sequential` with convs at even indices and BatchNorm2d last in
+blocks 1-7, `model_out` the fixed 313 -> 2 bin-centre 1x1 conv), so its `state_dict()` has the
+keys and shapes of `colorization_release_v2-9b330a0b.pth`. `randomize_` gives it random weights
+and random BatchNorm running statistics at sane scales, for conversion tests without the real
+file.
 
-Not part of the package (it needs torch, which the package does not).
+The suite's other oracle of the network is the float64 numpy forward pass of
+`tests/test_models.py` (`_reference_forward`), which runs any preset with a Keras net's weights;
+this one fixes the release's layout and its decode (`model_out`, softmax, x4 upsampling).
+
+A test helper, not part of the package (it needs torch).
 """
 
 import pathlib
@@ -16,7 +25,7 @@ import torch
 from torch import nn
 
 _ASSETS = pathlib.Path(__file__).resolve().parents[1] / "keras_colorful" / "assets"
-# (out channels, convs, stride of the last conv, dilation) of blocks 1-7 (METHOD.md table).
+# (out channels, convs, stride of the last conv, dilation) of blocks 1-7, as in the release.
 _BLOCKS = (
     (64, 2, 2, 1),
     (128, 2, 2, 1),

@@ -1,14 +1,14 @@
-"""Export for deployment: SavedModel for TF Serving, TFLite for mobile, decode baked in.
+"""Export for deployment, as a library: `inference.pipeline` baked into the exported graphs.
 
-- `serving_fn`: the serve function every export shares (Lab, resize, net, annealed mean,
-  upsampling, Lab to RGB), as pure TensorFlow ops.
-- `saved_model_lib.export_saved_model(net, "models/colorizer/1")`: a SavedModel with the
-  `serving_default` (encoded images to PNGs) and `colorize_tensor` (uint8 arrays) signatures.
+- `saved_model_lib.export_saved_model(net, "models/colorizer/1")`: a SavedModel for TF Serving
+  with the `serving_default` (encoded images to PNGs) and `colorize_tensor` (uint8 arrays)
+  signatures; `saved_model_lib.load_predictor` reads one back for `keras_colorful.load`.
 - `tflite_lib.convert(net, quantization, size)`: `.tflite` bytes, L in, ab and logits out.
-- `network_loader.load_network(model=..., preset=...)`: the network to export.
+- `variables`: the weights an export tracks.
 
-The command-line wrappers are `export/saved_model.py` and `export/tflite.py` at the top of the
-repository; formats and serving commands are in export/README.md and export/serving/README.md.
+The command lines are `export/saved_model.py` and `export/tflite.py` at the top of the
+repository (and `keras-colorful export`); formats and serving commands are in export/README.md
+and export/serving/README.md.
 
 Example:
 

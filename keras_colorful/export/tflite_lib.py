@@ -11,8 +11,10 @@
 - output `logits`: float32 `[1, size / 4, size / 4, 313]`, for apps that decode with their own
   temperature: ab = softmax(logits / T) @ bin centres (`bins.ab_bin_centers()`).
 
-Rebuilding RGB (export/README.md): upsample ab x4 (bilinear, half-pixel centres), then to the
-photo's size, join with the photo's own L, Lab to sRGB, clip.
+Rebuilding RGB (export/README.md): the rest of `inference.pipeline`: upsample ab x4 (bilinear,
+half-pixel centres), then to the photo's size, join with the photo's own L, Lab to sRGB, clip.
+
+The decode is `inference.pipeline.decode_logits`, as everywhere else.
 
 Quantization (`QUANTIZATIONS`), all with builtin ops only (no Flex / SELECT_TF_OPS):
 - "float32": as trained.
@@ -37,11 +39,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_colorful import bins, color, constants, data_files, postprocess
-from keras_colorful.export import serving_fn
+from keras_colorful import bins, color, constants
+from keras_colorful.data import decode
+from keras_colorful.export import variables
+from keras_colorful.inference import pipeline
 
-QUANTIZATIONS = ("float32", "float16", "dynamic_int8", "int8")
-INPUT_TYPES = ("l_float", "gray_uint8")
+QUANTIZATIONS = constants.QUANTIZATIONS
+INPUT_TYPES = constants.TFLITE_INPUT_TYPES
 # Names in the model's signature.
 INPUT_L = "l"
 INPUT_GRAY = "gray"
@@ -63,7 +67,7 @@ class _TFLiteModule(tf.Module):
     def __init__(self, net: keras.Model, size: int, temperature: float, input_type: str):
         super().__init__(name="colorizer_tflite")
         object.__setattr__(self, "_net", net)
-        self.weights = serving_fn.tf_variables(net)
+        self.weights = variables.tf_variables(net)
         self._temperature = float(temperature)
         if input_type == "l_float":
             spec = tf.TensorSpec([1, size, size, 1], tf.float32, name=INPUT_L)
@@ -75,7 +79,7 @@ class _TFLiteModule(tf.Module):
 
     def _serve_l(self, l_network):
         logits = tf.cast(self._net(l_network, training=False), tf.float32)
-        ab = bins.annealed_mean(logits, self._temperature)
+        ab = pipeline.decode_logits(logits, self._temperature)
         return {OUTPUT_AB: ab, OUTPUT_LOGITS: logits}
 
     def _serve_gray(self, gray):
@@ -106,7 +110,7 @@ def representative_l(
         if max_images is not None and len(result) >= max_images:
             break
         if isinstance(image, (str, os.PathLike)):
-            rgb = data_files.decode_rgb(tf.io.read_file(os.fspath(image))) / 255.0
+            rgb = decode.decode_rgb(tf.io.read_file(os.fspath(image))) / 255.0
         else:
             rgb = np.asarray(image)
             if rgb.ndim == 2:
@@ -117,15 +121,15 @@ def representative_l(
                     f"paths, got {rgb.dtype} {rgb.shape}."
                 )
             rgb = tf.constant(rgb, tf.float32) / 255.0
-        l_full = color.rgb_to_lab(rgb)[tf.newaxis, ..., :1]
-        result.append(postprocess.preprocess_l(l_full, size).numpy())
+        l_full = pipeline.lightness(rgb)[tf.newaxis]
+        result.append(pipeline.preprocess_l(l_full, size).numpy())
     return result
 
 
 def convert(
     net: keras.Model,
     quantization: str = "float32",
-    size: int = serving_fn.DEFAULT_NETWORK_SIZE,
+    size: int = pipeline.DEFAULT_NETWORK_SIZE,
     representative_images: Sequence | None = None,
     temperature: float = constants.ANNEALED_MEAN_TEMPERATURE,
     input_type: str = "l_float",
@@ -139,7 +143,7 @@ def convert(
         size: input height and width, a multiple of 8 (the release's demo: 256).
         representative_images: for "int8" (required there, ignored otherwise): file paths or
             uint8 arrays (see `representative_l`), e.g. a folder's photos from
-            `data_files.list_image_files`.
+            `data.sources.list_image_files`.
         temperature: the annealed-mean temperature baked into the `ab` output.
         input_type: "l_float" (L float32 in [0, 100]) or "gray_uint8" (sRGB gray levels).
         num_calibration_images: "int8" calibrates on at most this many images (None: all).
@@ -151,25 +155,15 @@ def convert(
         ValueError: bad quantization, size, temperature or input type; "int8" without
             representative images; a net that is not a logits network.
         TypeError: net is not a Keras model.
-
-    Example:
-
-    >>> import numpy as np
-    >>> from keras_colorful import models
-    >>> photos = [np.random.default_rng(0).integers(0, 256, (40, 40, 3), np.uint8)]
-    >>> model = convert(models.build_model("tiny"), "int8", 32, representative_images=photos)
-    >>> "FlexConv2D" in op_names(model)
-    False
     """
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"quantization must be one of {QUANTIZATIONS}, got {quantization!r}.")
     if input_type not in INPUT_TYPES:
         raise ValueError(f"input_type must be one of {INPUT_TYPES}, got {input_type!r}.")
-    if not isinstance(size, int) or size < 8 or size % postprocess.SIZE_MULTIPLE:
+    if not isinstance(size, int) or size < 8 or size % pipeline.SIZE_MULTIPLE:
         raise ValueError(f"size must be a positive multiple of 8, got {size!r}.")
-    if not temperature > 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}.")
-    serving_fn.check_logits_network(net)
+    temperature = bins.check_temperature(temperature)
+    pipeline.check_logits_network(net)
     calibration = None
     if quantization == "int8":
         if not representative_images:
@@ -210,13 +204,6 @@ def interpreter(model: bytes, delegates: bool = True):
         model: the `.tflite` bytes.
         delegates: apply the default delegate (XNNPACK on CPU), as apps do; without it each
             operator runs as itself (see `op_names`).
-
-    Example:
-
-    >>> from keras_colorful import models
-    >>> runner = interpreter(convert(models.build_model("tiny"), size=16)).get_signature_runner()
-    >>> sorted(runner.get_output_details())
-    ['ab', 'logits']
     """
     from ai_edge_litert import interpreter as litert  # optional dependency (extra "test")
 
@@ -261,22 +248,13 @@ def ab_errors(
     Returns:
         {"mean": mean |ab difference|, "max": its maximum, "images": how many}, over every
         pixel and both channels, in Lab units.
-
-    Example:
-
-    >>> import numpy as np
-    >>> from keras_colorful import models
-    >>> net = models.build_model("tiny")
-    >>> photos = [np.zeros((16, 16, 3), "uint8")]
-    >>> ab_errors(net, convert(net, size=16), photos)["max"] < 0.01
-    True
     """
     runner = interpreter(model).get_signature_runner()
     (input_name,) = runner.get_input_details()
     size = int(runner.get_input_details()[input_name]["shape"][1])
     total, maximum, count = 0.0, 0.0, 0
     for l_network in representative_l(images, size, max_images=None):
-        expected = bins.annealed_mean(net(l_network, training=False), temperature).numpy()
+        expected = pipeline.predict_ab(net, l_network, temperature).numpy()
         error = np.abs(runner(**{input_name: l_network})[OUTPUT_AB] - expected)
         total += float(error.mean())
         maximum = max(maximum, float(error.max()))
@@ -288,12 +266,6 @@ def ab_errors(
 
 def op_names(model: bytes) -> list[str]:
     """The operators of a TFLite model, e.g. "CONV_2D" (a Flex op would show as "Flex...").
-
-    Example:
-
-    >>> from keras_colorful import models
-    >>> "CONV_2D" in op_names(convert(models.build_model("tiny"), size=16))
-    True
     """
     details = interpreter(model, delegates=False)._get_ops_details()
     return sorted({op["op_name"] for op in details})

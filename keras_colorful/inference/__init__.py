@@ -1,19 +1,13 @@
-"""Colorize photos from Python: `load()` a model, then `Colorizer.colorize()` images.
+"""Inference: the image-to-colorized-image pipeline and the Python `Colorizer` around it.
 
-- `loading.load(source)`: the default model, a `.keras` file, a SavedModel, released weights.
-- `colorizer.Colorizer`: images (paths, PIL, numpy; any size) to uint8 RGB at full resolution.
-- `processing`: the full-resolution pre- and post-processing, in bounded memory.
+- `pipeline`: the pipeline as pure TensorFlow ops, written once; the exports and the training
+  summaries use it too.
+- `full_resolution`: its full-resolution steps, one photo at a time, in bounded memory.
+- `colorizer.Colorizer`: photos (paths, PIL, numpy; any size) to uint8 RGB at full resolution.
 
-Example:
-
->>> import numpy as np
->>> from keras_colorful import models
->>> colorizer = Colorizer(models.build_model("tiny"), network_size=32)
->>> colorizer.colorize(np.zeros((33, 51), "uint8")).shape
-(33, 51, 3)
+`keras_colorful.load()` (`keras_colorful.loading`) builds a `Colorizer` from any model source.
 """
 
 from keras_colorful.inference.colorizer import Colorizer
-from keras_colorful.inference.loading import DEFAULT_MODEL_PATH, RELEASED_WEIGHTS, load
 
-__all__ = ["Colorizer", "DEFAULT_MODEL_PATH", "RELEASED_WEIGHTS", "load"]
+__all__ = ["Colorizer"]

@@ -1,12 +1,9 @@
 """`Colorizer`: colorize photos (paths, PIL images, numpy arrays) at their own resolution.
 
-For every image: L at full resolution (`processing.lightness`); L resized to the network size
-(`postprocess.preprocess_l`, 256x256 by default as the release's demo); images with the same
-network size are batched through the network and decoded with the annealed mean
-(`export.serving_fn.predict_ab`); ab is upsampled x4, then to the image's size, joined with the
-ORIGINAL L and converted to RGB (`processing.reconstruct_uint8`). Only the network-size L goes
-through the network, so memory grows with the batch at the network size plus ONE full-resolution
-image at a time.
+The steps are those of `inference.pipeline`: images whose network size is the same are batched
+through the network (`pipeline.predict_ab` and the x4 upsampling, in one `tf.function`); the
+full-resolution steps run one photo at a time by bands of rows (`inference.full_resolution`), so
+memory grows with the batch at the network size plus ONE full-resolution photo.
 
 Example:
 
@@ -21,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 import os
 import pathlib
 
@@ -30,19 +26,17 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from keras_colorful import constants, image_io, postprocess
-from keras_colorful.export import serving_fn
-from keras_colorful.inference import processing
+from keras_colorful import bins, constants, image_io
+from keras_colorful.inference import full_resolution, pipeline
 
-# Default network input size: the release's demo resized every image to 256x256.
-DEFAULT_NETWORK_SIZE = postprocess.DEMO_NETWORK_SIZE
+DEFAULT_NETWORK_SIZE = pipeline.DEFAULT_NETWORK_SIZE
 DEFAULT_BATCH_SIZE = 8
 
 _SINGLE_IMAGE_TYPES = (str, os.PathLike, np.ndarray, Image.Image)
 
 
 class _KerasPredictor:
-    """L at the network size to ab at the network size, with a Keras logits network."""
+    """L at the network size to ab at the network size (x4 upsampled), with a logits network."""
 
     def __init__(self, net: keras.Model):
         self.net = net
@@ -54,24 +48,12 @@ class _KerasPredictor:
             ]
         )
         def predict(l_network, temperature):
-            ab_quarter = serving_fn.predict_ab(net, l_network, temperature)
-            size = tf.shape(ab_quarter)[1:3] * constants.AB_SUBSAMPLE
-            return postprocess.upsample_ab(ab_quarter, size)
+            return pipeline.upsample_to(pipeline.predict_ab(net, l_network, temperature))
 
         self._predict = predict
 
     def __call__(self, l_network: np.ndarray, temperature: float) -> np.ndarray:
         return self._predict(tf.constant(l_network), tf.constant(temperature, tf.float32)).numpy()
-
-
-def _check_temperature(temperature) -> float:
-    try:
-        temperature = float(temperature)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"temperature must be a number, got {temperature!r}.") from error
-    if not (math.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"temperature must be a finite number > 0, got {temperature}.")
-    return temperature
 
 
 class Colorizer:
@@ -100,7 +82,7 @@ class Colorizer:
 
     def __init__(self, model, network_size=DEFAULT_NETWORK_SIZE):
         if network_size is not None:
-            network_size = postprocess.network_size_for(1, 1, network_size)
+            network_size = pipeline.network_size_for(1, 1, network_size)
         self.network_size = network_size
         self.model = model
         if isinstance(model, keras.Model):
@@ -147,7 +129,7 @@ class Colorizer:
         >>> len(colorizer.colorize([np.zeros((8, 8), "uint8")] * 3, batch_size=2))
         3
         """
-        temperature = _check_temperature(temperature)
+        temperature = bins.check_temperature(temperature)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}.")
         single = isinstance(images, _SINGLE_IMAGE_TYPES)
@@ -157,9 +139,9 @@ class Colorizer:
         pending: dict[tuple[int, int], list[tuple[int, np.ndarray]]] = {}
         for index, item in enumerate(items):
             rgb = image_io.to_rgb_array(item, index=None if single else index)
-            l_full = processing.lightness(rgb)
+            l_full = full_resolution.lightness(rgb)
             del rgb
-            size = postprocess.network_size_for(*l_full.shape[:2], self.network_size)
+            size = pipeline.network_size_for(*l_full.shape[:2], self.network_size)
             group = pending.setdefault(size, [])
             group.append((index, l_full))
             if len(group) == batch_size:
@@ -171,11 +153,37 @@ class Colorizer:
     def _colorize_group(self, group, size, temperature, results) -> None:
         """Runs images of one network size through the network and fills in `results`."""
         l_network = np.concatenate(
-            [postprocess.preprocess_l(l_full[np.newaxis], size).numpy() for _, l_full in group]
+            [pipeline.preprocess_l(l_full[np.newaxis], size).numpy() for _, l_full in group]
         )
         ab_network = self._predict(l_network, temperature)
         for (index, l_full), ab in zip(group, ab_network, strict=True):
-            results[index] = processing.reconstruct_uint8(l_full, ab)
+            results[index] = full_resolution.reconstruct_uint8(l_full, ab)
+
+    def predict_ab(
+        self, l_full: np.ndarray, temperature: float = constants.ANNEALED_MEAN_TEMPERATURE
+    ) -> np.ndarray:
+        """The ab `colorize` predicts for one image, at the image's own resolution.
+
+        Args:
+            l_full: L in [0, 100], `[H, W, 1]` (e.g. `full_resolution.lightness(rgb)`).
+            temperature: annealed-mean temperature.
+
+        Returns:
+            float32 ab `[H, W, 2]`.
+
+        Example:
+
+        >>> from keras_colorful import models
+        >>> colorizer = Colorizer(models.build_model("tiny"), network_size=16)
+        >>> colorizer.predict_ab(np.full((9, 7, 1), 50.0, "float32")).shape
+        (9, 7, 2)
+        """
+        temperature = bins.check_temperature(temperature)
+        height, width = l_full.shape[:2]
+        size = pipeline.network_size_for(height, width, self.network_size)
+        l_network = pipeline.preprocess_l(l_full[np.newaxis], size).numpy()
+        ab_network = self._predict(l_network, temperature)[0]
+        return pipeline.upsample_ab(ab_network, (height, width)).numpy()
 
     def colorize_file(
         self,
@@ -211,5 +219,5 @@ class Colorizer:
         original = image_io.read_image(path)
         colorized = self.colorize(original, temperature=temperature)
         if side_by_side:
-            colorized = processing.comparison_grid(original, colorized)
+            colorized = full_resolution.comparison_grid(original, colorized)
         return image_io.write_image(output_path, colorized)

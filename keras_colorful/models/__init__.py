@@ -1,9 +1,12 @@
 """Colorization models: the logits network, its presets and the annealed-mean inference model.
 
+Importing this package registers the custom Keras classes (for `.keras` files), so it imports
+Keras. `PRESETS` is `keras_colorful.presets.PRESETS`, re-exported.
+
 - `build_model(preset, **overrides)`: `ColorizationNet`, L `[N, H, W, 1]` to 313 logits at 1/4
   resolution (the training model's core).
 - `build_inference_model(net)`: L to ab at 1/4 resolution, sharing the net's weights; see
-  `keras_colorful.postprocess` for full-resolution RGB.
+  `keras_colorful.inference.pipeline` for full-resolution RGB.
 
 Example:
 
@@ -17,8 +20,8 @@ TensorShape([2, 8, 8, 2])
 
 import keras
 
-from keras_colorful import constants
-from keras_colorful.models import calibration, presets
+from keras_colorful import constants, presets
+from keras_colorful.models import calibration
 from keras_colorful.models.colorization_net import ColorizationNet
 from keras_colorful.models.layers import AnnealedMean, CheckSpatialSize
 
@@ -32,14 +35,17 @@ __all__ = [
     "build_model",
 ]
 
+# The presets are plain data in `keras_colorful.presets` (importable without Keras).
 PRESETS = presets.PRESETS
 
 
-def build_model(preset: str = "eccv16", **overrides) -> ColorizationNet:
+def build_model(preset: str = "eccv16", seed: int | None = None, **overrides) -> ColorizationNet:
     """Builds a freshly initialised `ColorizationNet` from a preset.
 
     Args:
         preset: one of `PRESETS`: "eccv16" (the paper), "small" (CPU-trainable), "tiny" (tests).
+        seed: seeds Keras' random initialisation first (the same weights every time); None
+            leaves the global random state as it is.
         **overrides: constructor arguments replacing the preset's (e.g. `num_bins`, `dtype`,
             `name`, `block_widths`).
 
@@ -57,6 +63,8 @@ def build_model(preset: str = "eccv16", **overrides) -> ColorizationNet:
     """
     if preset not in PRESETS:
         raise ValueError(f"Unknown preset {preset!r}; available presets: {sorted(PRESETS)}.")
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
     config = dict(PRESETS[preset])
     config.update(overrides)
     return ColorizationNet(**config)

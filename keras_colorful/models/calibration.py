@@ -3,7 +3,7 @@
 `keras_colorful` decodes every model at T = 0.38 (the paper's) unless told otherwise. A model whose
 colours look best at another temperature T can carry it in its weights: scaling the logits
 layer's kernel and bias by 0.38 / T gives softmax(y / 0.38) = softmax(z / T). The converted
-released model does the same with the release's own scale (see `keras_colorful.weights`).
+released model does the same with the release's own scale (see `keras_colorful.weights.convert`).
 
 Example:
 >>> import numpy as np
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import keras
 
-from keras_colorful import constants
+from keras_colorful import bins, constants
 
 
 def logits_layer(net: keras.Model) -> keras.layers.Conv2D:
@@ -36,8 +36,7 @@ def logits_layer(net: keras.Model) -> keras.layers.Conv2D:
 def fold_temperature(net: keras.Model, temperature: float,
                      default_temperature: float = constants.ANNEALED_MEAN_TEMPERATURE) -> None:
     """Scales the logits in place so that decoding at `default_temperature` = at `temperature`."""
-    if not temperature > 0:
-        raise ValueError(f"temperature must be positive, got {temperature}.")
+    temperature = bins.check_temperature(temperature)
     layer = logits_layer(net)
     scale = default_temperature / temperature
     layer.set_weights([weight * scale for weight in layer.get_weights()])

@@ -1,6 +1,6 @@
 """The colorization network of Zhang, Isola, Efros (ECCV 2016): L in, 313 ab-bin logits out.
 
-Structure (../shared/reference/METHOD.md, "The network"): 8 blocks of 3x3 convs, each conv
+Structure (paper Sec. 2 and the authors' `ECCVGenerator`): 8 blocks of 3x3 convs, each conv
 followed by ReLU; blocks 1-7 end with an affine BatchNormalization AFTER the ReLU; the last conv
 of blocks 1-3 has stride 2; blocks 5-6 use dilation 2; block 8 opens with a k4 s2 transposed conv
 (back to 1/4 resolution), and a final 1x1 conv gives the 313 logits (no ReLU).
@@ -25,12 +25,12 @@ where the conv of position i sits at j = 2 i, its ReLU at 2 i + 1):
   sizes not divisible by 8), `model{b}_relu{2i+1}`, `model{b}_pad{2i}` (before stride-2 convs),
   `model8_crop0`.
 The release's `model_out` (a fixed 313 -> 2 conv holding the bin centres, no bias, 626 params)
-and its x4 upsampling are not part of this network: see `AnnealedMean` and `postprocess`.
+and its x4 upsampling are not part of this network: see `AnnealedMean` and `inference.pipeline`.
 
 Sizes: H and W must be multiples of 8. Other sizes run in PyTorch but the logits are then not
 H/4 x W/4 (e.g. 180 gives 23 at 1/8, then 46 instead of 45 at 1/4) and would not line up with
 the 4x-subsampled targets; `ColorizationNet` raises a ValueError when the size is known (eager
-calls and static shapes). Use `postprocess.preprocess_l` to bring an image to a valid size.
+calls and static shapes). Use `inference.pipeline.preprocess_l` to bring an image to a valid size.
 """
 
 from collections.abc import Sequence

@@ -40,9 +40,7 @@ class AnnealedMean(keras.layers.Layer):
     def __init__(self, temperature: float = constants.ANNEALED_MEAN_TEMPERATURE, **kwargs):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
-        if not temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}.")
-        self.temperature = float(temperature)
+        self.temperature = bins.check_temperature(temperature)
 
     def call(self, logits, temperature=None):
         logits = keras.ops.cast(logits, "float32")
@@ -93,7 +91,7 @@ class CheckSpatialSize(keras.layers.Layer):
                 raise ValueError(
                     f"Input height and width must be multiples of {self.multiple}, got "
                     f"{height}x{width}. Resize or pad the image first (see "
-                    "keras_colorful.postprocess.preprocess_l)."
+                    "keras_colorful.inference.pipeline.preprocess_l)."
                 )
 
     def call(self, inputs):

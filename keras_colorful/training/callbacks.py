@@ -8,7 +8,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_colorful import bins, color, postprocess
+from keras_colorful import constants, image_io
+from keras_colorful.inference import full_resolution, pipeline
 
 
 class CheckpointEveryEpoch(keras.callbacks.Callback):
@@ -64,7 +65,8 @@ class TrainingSummaries(keras.callbacks.Callback):
     """
 
     def __init__(self, log_dir, optimizer, global_batch_size, net=None, eval_rgb=None,
-                 log_every=10, image_every=100, temperature=0.38):
+                 log_every=10, image_every=100,
+                 temperature=constants.ANNEALED_MEAN_TEMPERATURE):
         super().__init__()
         self.writer = tf.summary.create_file_writer(log_dir)
         self.optimizer = optimizer
@@ -110,13 +112,17 @@ class TrainingSummaries(keras.callbacks.Callback):
                 self.net, self.eval_rgb, self.temperature), step=step, max_outputs=1)
 
 
-def comparison_grid(net, rgb_uint8, temperature=0.38) -> np.ndarray:
-    """[1, n*H, 3*W, 3] float image: one row per photo, gray input | prediction | truth."""
-    rgb = tf.cast(rgb_uint8, tf.float32) / 255.0
-    lab = color.rgb_to_lab(rgb)
-    lightness = lab[..., :1]
-    ab = bins.annealed_mean(net(lightness, training=False), temperature)
-    prediction = postprocess.reconstruct_rgb(lightness, ab)
-    gray = color.lab_to_rgb(tf.concat([lightness, tf.zeros_like(lab[..., 1:])], axis=-1))
-    rows = tf.concat([gray, prediction, rgb], axis=2)
-    return tf.reshape(rows, (1, -1, rows.shape[2], 3)).numpy()
+def comparison_grid(
+    net, rgb_uint8, temperature=constants.ANNEALED_MEAN_TEMPERATURE
+) -> np.ndarray:
+    """uint8 `[1, n * H, 3 * W, 3]`: one row per photo, gray input | prediction | truth.
+
+    The photos go through `inference.pipeline` at their own size (a multiple of 8).
+    """
+    photos = np.asarray(rgb_uint8)
+    colorized, _ = pipeline.colorize_uint8(net, photos, temperature, network_size=None)
+    rows = [
+        [full_resolution.gray_rgb(full_resolution.lightness(photo)), prediction, photo]
+        for photo, prediction in zip(photos, colorized.numpy(), strict=True)
+    ]
+    return image_io.contact_sheet(rows, gap=0)[np.newaxis]

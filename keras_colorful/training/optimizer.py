@@ -6,14 +6,16 @@ to conv kernels only (Caffe prototxts set decay_mult 0 on biases; BatchNorm had 
 
 Example:
 >>> from keras_colorful.training import optimizer
->>> opt = optimizer.build_optimizer(learning_rate=3.16e-5, weight_decay=1e-3)
->>> round(float(opt.learning_rate), 8)
-3.16e-05
+>>> opt = optimizer.build_optimizer()
+>>> round(float(opt.learning_rate), 10) == constants.LEARNING_RATE, opt.l2 == constants.WEIGHT_DECAY
+(True, True)
 """
 
 from __future__ import annotations
 
 import keras
+
+from keras_colorful import constants
 
 
 @keras.saving.register_keras_serializable(package="keras_colorful")
@@ -21,7 +23,7 @@ class AdamWithL2(keras.optimizers.Adam):
     """Adam whose gradients get `l2 * variable` added for every conv kernel (coupled L2).
 
     Args:
-        l2: the coefficient (release: 1e-3).
+        l2: the coefficient (the release's: `constants.WEIGHT_DECAY`).
         **kwargs: passed to `keras.optimizers.Adam`.
     """
 
@@ -50,15 +52,18 @@ def _is_kernel(variable) -> bool:
 
 
 def build_optimizer(
-    learning_rate: float = 3.16e-5,
-    lr_decay_factor: float = 0.316,
-    lr_decay_steps: int = 215_000,
-    weight_decay: float = 1e-3,
-    beta_1: float = 0.9,
-    beta_2: float = 0.99,
-    epsilon: float = 1e-8,
+    learning_rate: float = constants.LEARNING_RATE,
+    lr_decay_factor: float = constants.LR_DECAY_FACTOR,
+    lr_decay_steps: int = constants.LR_DECAY_STEPS,
+    weight_decay: float = constants.WEIGHT_DECAY,
+    beta_1: float = constants.ADAM_BETA_1,
+    beta_2: float = constants.ADAM_BETA_2,
+    epsilon: float = constants.ADAM_EPSILON,
 ) -> AdamWithL2:
-    """The release's optimiser: Adam(0.9, 0.99, 1e-8), lr x0.316 every 215k steps, L2 1e-3."""
+    """Adam with coupled L2 and a staircase learning-rate decay; the release's by default.
+
+    The learning rate is multiplied by `lr_decay_factor` every `lr_decay_steps` steps.
+    """
     schedule = keras.optimizers.schedules.ExponentialDecay(
         learning_rate, decay_steps=lr_decay_steps, decay_rate=lr_decay_factor, staircase=True
     )

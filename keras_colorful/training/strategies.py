@@ -30,7 +30,9 @@ from collections.abc import Mapping
 
 import tensorflow as tf
 
-STRATEGIES = ("auto", "mirrored", "multi_worker", "tpu", "one_device")
+from keras_colorful import constants
+
+STRATEGIES = constants.STRATEGIES
 
 # Task types that run the training program (an "evaluator" or "ps" task does not).
 TRAINING_TASK_TYPES = ("chief", "worker")
@@ -228,18 +230,21 @@ def adapt_keras_model(model, strategy: tf.distribute.Strategy) -> None:
     model.train_step = train_step_with_vector_logs
 
 
-def prepare_dataset(dataset: tf.data.Dataset, strategy: tf.distribute.Strategy):
-    """Casts uint8 batches to int32 under a multi-worker or TPU strategy; else returns `dataset`.
+def input_dtype(strategy: tf.distribute.Strategy) -> tf.DType:
+    """The dtype the input batches need under `strategy`: int32 for multi-worker and TPU, else uint8.
 
     Before training, Keras 3 averages one batch across replicas (`_maybe_symbolic_build`) and the
     collective all-reduce of `MultiWorkerMirroredStrategy` does not take uint8. The training model
-    casts its input back to uint8, so only the host-to-device copy grows (4x, a few MB a step).
+    casts its input back to uint8, so only the host-to-device copy grows (4x).
+    Pass it to `data.pipeline.make_dataset(output_dtype=...)`.
+
+    Example:
+        >>> input_dtype(tf.distribute.OneDeviceStrategy("/cpu:0")).name
+        'uint8'
     """
-    if not (is_multi_worker(strategy) or isinstance(strategy, tf.distribute.TPUStrategy)):
-        return dataset
-    if dataset.element_spec.dtype != tf.uint8:
-        return dataset
-    return dataset.map(lambda batch: tf.cast(batch, tf.int32), num_parallel_calls=tf.data.AUTOTUNE)
+    if is_multi_worker(strategy) or isinstance(strategy, tf.distribute.TPUStrategy):
+        return tf.int32
+    return tf.uint8
 
 
 def remove_worker_dir(model_dir: str, strategy: tf.distribute.Strategy) -> None:

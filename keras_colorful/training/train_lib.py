@@ -35,19 +35,21 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_colorful import data_files, data_service, dataset, models, tfrecords
-from keras_colorful.training import callbacks, demo_data, optimizer, strategies, training_model
+from keras_colorful import models
+from keras_colorful.data import pipeline, sources
+from keras_colorful.training import (
+    callbacks,
+    optimizer,
+    strategies,
+    synthetic_photos,
+    training_model,
+)
 from keras_colorful.training import config as config_lib
 
 MODEL_FILENAME = "model.keras"
 DEMO_PHOTOS = 64
 
 log = logging.getLogger(__name__)
-
-
-def make_strategy(name: str = "auto", tpu: str | None = None) -> tf.distribute.Strategy:
-    """See `strategies.make_strategy`: auto, mirrored, multi_worker, tpu, one_device."""
-    return strategies.make_strategy(name, tpu=tpu)
 
 
 def load_prior(path: str | None) -> np.ndarray | None:
@@ -64,7 +66,7 @@ def resolve_data(config: config_lib.TrainingConfig) -> config_lib.TrainingConfig
     if config.data_dir is not None:
         return config
     demo_dir = os.path.join(config.model_dir, "demo_photos")
-    demo_data.write_demo_photos(demo_dir, count=DEMO_PHOTOS, seed=config.seed)
+    synthetic_photos.write_demo_photos(demo_dir, count=DEMO_PHOTOS, seed=config.seed)
     log.warning(
         "No data_dir given: this is a DEMO run on %d generated photos in %s. "
         "Pass --data_dir to train on your own photos.", DEMO_PHOTOS, demo_dir)
@@ -85,8 +87,8 @@ def train_and_evaluate(config: config_lib.TrainingConfig, strategy=None, verbose
         skipped files; for TFRecords the number of shard files), "is_chief" whether this process
         wrote model_dir, and "net" the trained network.
     """
-    # First: a multi-worker strategy must be set up before other TensorFlow work (issue 7).
-    strategy = strategy or make_strategy(config.strategy, tpu=config.tpu)
+    # First: a multi-worker strategy must be set up before other TensorFlow work.
+    strategy = strategy or strategies.make_strategy(config.strategy, tpu=config.tpu)
     is_chief = strategies.is_chief(strategy)
     # The chief writes model_dir; other workers write to model_dir/workertemp_<id>, removed at
     # the end (and here, if a killed run left it behind).
@@ -104,20 +106,10 @@ def train_and_evaluate(config: config_lib.TrainingConfig, strategy=None, verbose
         keras.mixed_precision.set_global_policy("mixed_float16")
     prior = load_prior(config.prior)
 
-    if tfrecords.is_tfrecord_source(config.data_dir):  # scanned when the shards were written
-        source = config.data_dir
-        data_report = {"num_files": None, "num_skipped": None, "skipped": [],
-                       "tfrecord_files": len(tfrecords.list_tfrecord_files(source))}
-    else:
-        report = data_files.scan_images(data_files.list_image_files(config.data_dir))
-        source = list(report.files)
-        if not source:
-            raise ValueError(f"None of the image files in {config.data_dir!r} could be decoded.")
-        data_report = {"num_files": report.num_files, "num_skipped": report.num_skipped,
-                       "skipped": [path for path, _ in report.skipped[:5]]}
+    source = sources.resolve_source(config.data_dir)  # lists and scans the photos once
     with strategy.scope():
         net = models.build_model(config.preset)
-        trainer = training_model.build_training_model(net, prior=prior)
+        trainer = training_model.ColorizationTrainer(net, prior=prior)
         adam = optimizer.build_optimizer(
             learning_rate=config.learning_rate, lr_decay_factor=config.lr_decay_factor,
             lr_decay_steps=config.lr_decay_steps, weight_decay=config.weight_decay,
@@ -140,18 +132,14 @@ def train_and_evaluate(config: config_lib.TrainingConfig, strategy=None, verbose
     if start_step >= config.train_steps:
         log.warning("Already trained %d >= %d steps.", start_step, config.train_steps)
 
-    # Each worker reads its own files (TFRecord shards), unless a tf.data service hands the
-    # batches out (one shared job: every batch goes to one worker).
-    train_data = dataset.make_dataset(
-        source, batch_size=config.batch_size, crop_size=config.crop_size, training=True,
-        resize_shorter_to=config.resize_shorter_to, seed=config.seed + start_step, scan=False,
-        shard=None if config.data_service else strategies.input_shard(strategy))
-    if config.data_service:
-        train_data = data_service.distribute(
-            train_data, config.data_service, processing_mode=config.data_service_mode,
-            job_name=f"keras_colorful:{config.model_dir}:{start_step}")
-    train_data = strategies.prepare_dataset(train_data, strategy)
-    eval_rgb = dataset.make_eval_batch(
+    # Reseeded from the step: a resumed run does not replay the images it has already seen.
+    train_data = pipeline.make_dataset(
+        source, batch_size=config.batch_size, crop_size=config.crop_size,
+        resize_shorter_to=config.resize_shorter_to, seed=config.seed + start_step,
+        shard=strategies.input_shard(strategy), output_dtype=strategies.input_dtype(strategy),
+        data_service=config.data_service, data_service_mode=config.data_service_mode,
+        data_service_job=f"keras_colorful:{config.model_dir}:{start_step}")
+    eval_rgb = pipeline.make_eval_batch(
         config.eval_dir or source, config.num_summary_images, config.crop_size
     ) if is_chief else None
     steps_per_epoch = min(config.checkpoint_every, config.train_steps)
@@ -180,7 +168,7 @@ def train_and_evaluate(config: config_lib.TrainingConfig, strategy=None, verbose
         "unweighted_loss": last.get("unweighted_loss"),
         "images_per_second": summaries.images_per_second,
         "model_path": model_path,
-        "data": data_report,
+        "data": source.report(),
         "is_chief": is_chief,
         "net": net,
     }

@@ -75,9 +75,3 @@ class ColorizationTrainer(keras.Model):
     @property
     def loss_layer(self) -> losses.RebalancedSoftCrossEntropy:
         return self.get_layer(LOSS_LAYER_NAME)
-
-
-def build_training_model(net: keras.Model, prior=None, **loss_kwargs) -> ColorizationTrainer:
-    """`ColorizationTrainer(net, prior, **loss_kwargs)`."""
-    return ColorizationTrainer(net, prior=prior, **loss_kwargs)
-

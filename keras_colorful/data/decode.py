@@ -1,4 +1,4 @@
-"""Image files: find them, decode them to RGB, and set aside the ones that cannot be decoded.
+"""Photo bytes to RGB pixels, and the scan that sets aside the files that do not decode.
 
 A training run should never die in the middle of an epoch on one broken file, and the user should
 learn which files were skipped. `scan_images` therefore decodes every file once, before training,
@@ -9,95 +9,20 @@ the pipeline" are the same set; the pipeline keeps `ignore_errors` only as a saf
 from __future__ import annotations
 
 import dataclasses
-import glob
 import logging
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import tensorflow as tf
-
-# Formats `tf.io.decode_image` reads, matched case-insensitively on the file name (TIFF is not one).
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 
 # How many skipped files `ScanReport.summary` names.
 NUM_SKIPPED_SHOWN = 5
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
-_GLOB_CHARACTERS = re.compile(r"[*?\[]")
-
 logger = logging.getLogger(__name__)
-
-
-def _is_image_name(path: str) -> bool:
-    return path.lower().endswith(IMAGE_EXTENSIONS)
-
-
-def _files_of_one_source(source: str) -> list[str]:
-    """The image files named by one folder, glob pattern or file path."""
-    source = os.path.expanduser(os.fspath(source))
-    # An existing path is taken literally, so names like "photo [1].jpg" are not read as globs.
-    if os.path.isfile(source):
-        return [source]
-    if os.path.isdir(source):
-        files = [
-            os.path.join(folder, name)
-            for folder, _, names in os.walk(source, followlinks=True)
-            for name in names
-            if _is_image_name(name)
-        ]
-        what = "folder"
-    elif _GLOB_CHARACTERS.search(source):
-        matches = [path for path in glob.glob(source, recursive=True) if os.path.isfile(path)]
-        files = [path for path in matches if _is_image_name(path)]
-        what = "glob pattern"
-    else:
-        raise ValueError(f"Image source does not exist: {source!r}.")
-    if not files:
-        raise ValueError(
-            f"No image files ({', '.join(IMAGE_EXTENSIONS)}) found in {what} {source!r}."
-        )
-    return files
-
-
-def list_image_files(source: str | os.PathLike | Iterable[str | os.PathLike]) -> list[str]:
-    """Lists the image files of a folder tree, a glob pattern, a file, or a list of those.
-
-    Folders are searched recursively; files count as images by extension (jpg, jpeg, png, bmp,
-    gif, webp, any case). A file named explicitly is kept whatever its extension. The result is
-    sorted and free of duplicates, so it is the same on every machine.
-
-    Args:
-        source: a folder, a glob pattern (`**` allowed), an image path, or a list of these.
-
-    Returns:
-        The sorted list of image paths.
-
-    Raises:
-        ValueError: if a source does not exist or holds no image files (the message names it).
-
-    Example:
-        >>> import tempfile, pathlib
-        >>> folder = pathlib.Path(tempfile.mkdtemp())
-        >>> (folder / "b.PNG").write_bytes(b"")
-        0
-        >>> (folder / "notes.txt").write_text("hi")
-        2
-        >>> [pathlib.Path(path).name for path in list_image_files(folder)]
-        ['b.PNG']
-    """
-    if isinstance(source, (str, os.PathLike)):
-        sources = [source]
-    else:
-        sources = list(source)
-        if not sources:
-            raise ValueError("The list of image sources is empty.")
-    files: set[str] = set()
-    for one_source in sources:
-        files.update(_files_of_one_source(os.fspath(one_source)))
-    return sorted(files)
 
 
 def decode_rgb(contents: tf.Tensor) -> tf.Tensor:
@@ -191,7 +116,7 @@ def scan_images(files: Sequence[str], *, num_parallel_calls: int = tf.data.AUTOT
     `decode_rgb` accepts is kept, including grayscale photos and tiny images.
 
     Args:
-        files: image paths, e.g. from `list_image_files`.
+        files: image paths, e.g. from `sources.list_image_files`.
         num_parallel_calls: decode parallelism of the `tf.data` scan.
 
     Returns:

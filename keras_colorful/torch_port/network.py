@@ -1,17 +1,13 @@
-"""The colorization network in PyTorch, for the side-by-side benchmarks and `scripts/train_torch.py`.
+"""The colorization network in PyTorch, for every preset of `keras_colorful.presets`.
 
-The same architecture as `keras_colorful.models.ColorizationNet` for any preset (the paper's
-"eccv16" network of ../shared/reference/METHOD.md, and the narrower "small" and "tiny"): L in
-[0, 100] `[N, 1, H, W]` (channels first, PyTorch's default layout, as the authors' port runs it)
-to 313 logits `[N, 313, H / 4, W / 4]`. Blocks 1-7: 3x3 convs with ReLU, the last conv of blocks
-1-3 with stride 2, dilation 2 in blocks 5-6, BatchNorm after the last ReLU; block 8: a k4 s2
-transposed conv (padding 1), 3x3 convs, and the 1x1 conv to the logits. For "eccv16" the layers
-and parameter count are those of the release's `ECCVGenerator` without its fixed 313 -> 2
-`model_out` conv (626 weights), i.e. 32,235,385 parameters.
-
-The preset widths are read from `keras_colorful/models/presets.py` by file path, without
-importing the package (which would load TensorFlow into the PyTorch benchmark's process and
-inflate its memory; see `common.load_package_file`).
+The same architecture as `keras_colorful.models.ColorizationNet`: L in [0, 100] `[N, 1, H, W]`
+(channels first, PyTorch's default layout, as the authors' port runs it) to 313 logits
+`[N, 313, H / 4, W / 4]`. Blocks 1-7: 3x3 convs with ReLU, the last conv of blocks 1-3 with
+stride 2, dilation 2 in blocks 5-6, BatchNorm after the last ReLU; block 8: a k4 s2 transposed
+conv (padding 1), 3x3 convs, and the 1x1 conv to the logits. For "eccv16" the layers, module
+names and parameter count are those of the release's `ECCVGenerator` without its fixed
+313 -> 2 `model_out` conv (626 weights), i.e. 32,235,385 parameters, so its state dict is the
+release's minus `model_out`.
 
 Example:
 
@@ -28,10 +24,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-try:
-    from benchmarks import common
-except ImportError:  # run as a script from benchmarks/
-    import common
+from keras_colorful import constants, presets
 
 _STRIDE2_BLOCKS = (1, 2, 3)
 _DILATED_BLOCKS = (5, 6)
@@ -73,21 +66,27 @@ class ColorizationNetTorch(nn.Module):
         self.model8 = nn.Sequential(*layers)
 
     def forward(self, lightness: torch.Tensor) -> torch.Tensor:
-        x = (lightness - 50.0) / 100.0
+        x = (lightness - constants.L_CENTER) / constants.L_SCALE
         for block in range(1, 9):
             x = getattr(self, f"model{block}")(x)
         return x
 
 
 def build_torch_model(preset: str = "eccv16", seed: int = 0) -> ColorizationNetTorch:
-    """The PyTorch network of a preset, PyTorch's default (seeded) random initialisation."""
-    table = common.presets()
-    if preset not in table:
-        raise ValueError(f"Unknown preset {preset!r}; choose from {sorted(table)}.")
+    """The PyTorch network of a preset, PyTorch's default (seeded) random initialisation.
+
+    Args:
+        preset: a name of `keras_colorful.presets.PRESETS`.
+        seed: `torch.manual_seed` before the layers are built.
+
+    Raises:
+        ValueError: unknown preset.
+    """
+    if preset not in presets.PRESETS:
+        raise ValueError(f"Unknown preset {preset!r}; choose from {sorted(presets.PRESETS)}.")
     torch.manual_seed(seed)
-    return ColorizationNetTorch(
-        table[preset]["block_widths"], table[preset]["block_depths"], common.num_bins()
-    )
+    config = presets.PRESETS[preset]
+    return ColorizationNetTorch(config["block_widths"], config["block_depths"], constants.NUM_BINS)
 
 
 def parameter_count(module: nn.Module) -> int:

@@ -2,8 +2,8 @@
 
 A folder of a million JPEGs is slow to list and to read over a network file system or a bucket,
 and cannot be split between workers by file without listing it on every worker. Shards can: the
-pipeline lists N files, gives each worker its own (`AutoShardPolicy.FILE`) and reads several at
-once (`interleave`). Each record is one `tf.train.Example`:
+pipeline lists N files, gives each worker its own (`pipeline.make_dataset(shard=...)`) and reads
+several at once (`encoded_images`). Each record is one `tf.train.Example`:
 
 - `image/encoded`: the file's bytes exactly as on disk (no re-encoding: a record decodes to the
   very pixels its file decodes to);
@@ -25,8 +25,9 @@ Example:
     >>> manifest = write_tfrecords(folder, f"{out}/train", num_shards=2, progress=False)
     >>> manifest.num_images, len(manifest.shards)
     (3, 2)
-    >>> is_tfrecord_source(f"{out}/train-*.tfrecord")
-    True
+    >>> examples = read_examples(f"{out}/train-*.tfrecord")
+    >>> sorted(int(example[HEIGHT]) for example in examples)
+    [40, 40, 40]
 """
 
 from __future__ import annotations
@@ -34,13 +35,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
-from collections.abc import Iterable
 
 import numpy as np
 import tensorflow as tf
 
-from keras_colorful import data_files
+from keras_colorful.data import decode, sources
 
 ENCODED = "image/encoded"
 HEIGHT = "image/height"
@@ -62,9 +61,6 @@ DEFAULT_SHUFFLE_BUFFER = 1024
 # Shards read at once.
 DEFAULT_CYCLE_LENGTH = 16
 
-# "x.tfrecord", "x.tfrecords", "x.tfrecord-00001-of-00008", "x-00001-of-00008.tfrecord", globs.
-_TFRECORD_NAME = re.compile(r"\.tfrecords?($|-)")
-
 
 def shard_path(prefix: str, index: int, num_shards: int) -> str:
     """`PREFIX-00003-of-00008.tfrecord`."""
@@ -74,74 +70,6 @@ def shard_path(prefix: str, index: int, num_shards: int) -> str:
 def manifest_path(prefix: str) -> str:
     """`PREFIX.manifest.json`."""
     return prefix + MANIFEST_SUFFIX
-
-
-def _sources(source) -> list[str]:
-    if isinstance(source, (str, os.PathLike)):
-        return [os.fspath(source)]
-    return [os.fspath(one) for one in source]
-
-
-def is_tfrecord_source(source) -> bool:
-    """True when `source` (a path, a glob, or a list of them) names TFRecord files.
-
-    A name counts as TFRecord when its last component contains `.tfrecord` or `.tfrecords`
-    followed by the end of the name or a dash (`train-*.tfrecord`, `train.tfrecord-*-of-*`).
-
-    Example:
-        >>> is_tfrecord_source("gs://bucket/train.tfrecord-*-of-01024")
-        True
-        >>> is_tfrecord_source("photos/")
-        False
-    """
-    if source is None:
-        return False
-    try:
-        names = _sources(source)
-    except TypeError:
-        return False
-    return bool(names) and all(
-        _TFRECORD_NAME.search(os.path.basename(name.rstrip("/"))) for name in names
-    )
-
-
-def shard_files(files: list[str], shard: tuple[int, int] | None) -> list[str]:
-    """`files[index::num_shards]` for `shard=(num_shards, index)`; all files for None.
-
-    Raises:
-        ValueError: if `shard` is out of range or there are fewer files than shards (a worker
-            would get none).
-
-    Example:
-        >>> shard_files(["a", "b", "c"], (2, 1))
-        ['b']
-    """
-    if shard is None:
-        return list(files)
-    num_shards, index = shard
-    if num_shards < 1 or not 0 <= index < num_shards:
-        raise ValueError(f"shard must be (num_shards >= 1, 0 <= index < num_shards), got {shard}.")
-    if len(files) < num_shards:
-        raise ValueError(
-            f"{len(files)} files cannot be split between {num_shards} workers (for TFRecords, "
-            "write at least as many shards as there are workers, ideally 10x more)."
-        )
-    return list(files[index::num_shards])
-
-
-def list_tfrecord_files(source: str | os.PathLike | Iterable[str | os.PathLike]) -> list[str]:
-    """The sorted TFRecord files a path, glob or list of them names (local or `gs://`).
-
-    Raises:
-        ValueError: if nothing matches.
-    """
-    files = set()
-    for pattern in _sources(source):
-        matches = tf.io.gfile.glob(pattern)
-        if not matches:
-            raise ValueError(f"No TFRecord files match {pattern!r}.")
-        files.update(matches)
-    return sorted(files)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -232,8 +160,21 @@ def _example(contents: bytes, height: int, width: int, filename: str) -> bytes:
     return tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString()
 
 
+def _blocks(num_files: int, num_shards: int) -> list[range]:
+    """Contiguous blocks of file indices, one per shard, whose sizes differ by at most one.
+
+    File i goes to shard floor(i * num_shards / num_files); shards past the last file are empty.
+
+    Example:
+        >>> [list(block) for block in _blocks(5, 3)]
+        [[0, 1], [2, 3], [4]]
+    """
+    starts = [-(-shard * num_files // num_shards) for shard in range(num_shards + 1)]
+    return [range(start, stop) for start, stop in zip(starts[:-1], starts[1:], strict=True)]
+
+
 def write_tfrecords(
-    source: str | os.PathLike | Iterable[str | os.PathLike],
+    source: sources.RawSource,
     output_prefix: str,
     *,
     num_shards: int,
@@ -243,14 +184,14 @@ def write_tfrecords(
 ) -> Manifest:
     """Converts a folder (or glob, or list) of photos into `num_shards` TFRecord shards.
 
-    The files are first scanned with the training pipeline's decoder (`data_files.scan_images`):
-    those that fail are skipped and listed with the reason. The others are read (and decoded once
-    more, for their size) in parallel and written, a contiguous block of the shuffled list per
-    shard, so shards differ by at most one image. The manifest is written last, so its presence
-    means the shards are complete.
+    The files are first scanned with the training pipeline's decoder (`decode.scan_images`):
+    those that fail are skipped and listed with the reason. The others are shuffled and split
+    into contiguous blocks, one per shard, so shards differ by at most one image; each block is
+    read (and decoded once more, for the image size) in parallel and written. The manifest is
+    written last, so its presence means the shards are complete.
 
     Args:
-        source: as for `data_files.list_image_files` (a local folder, glob, file or list).
+        source: as for `sources.list_image_files` (a local folder, glob, file or list).
         output_prefix: shards go to `PREFIX-00000-of-0000N.tfrecord`; a local or `gs://` path.
         num_shards: how many shards (use at least as many as training workers, ideally 10x or
             more; ~100-200 MB per shard reads well).
@@ -268,72 +209,61 @@ def write_tfrecords(
 
     if int(num_shards) != num_shards or num_shards < 1:
         raise ValueError(f"num_shards must be a positive integer, got {num_shards!r}.")
-    report = data_files.scan_images(
-        data_files.list_image_files(source), num_parallel_calls=num_parallel_calls
+    report = decode.scan_images(
+        sources.list_image_files(source), num_parallel_calls=num_parallel_calls
     )
     files = list(report.files)
     if not files:
         raise ValueError(f"None of the image files in {source!r} could be decoded.")
     if seed is not None:
         files = [files[i] for i in np.random.default_rng(seed).permutation(len(files))]
-    sources = _sources(source)
-    root = sources[0] if len(sources) == 1 and os.path.isdir(sources[0]) else None
+    given = sources.source_paths(source)
+    root = given[0] if len(given) == 1 and os.path.isdir(given[0]) else None
 
-    def load(index, path):
+    def read(index, path):
         contents = tf.io.read_file(path)
-        shape = tf.shape(data_files.decode_rgb(contents))
+        shape = tf.shape(decode.decode_rgb(contents))
         return index, contents, shape[0], shape[1]
 
-    records = tf.data.Dataset.from_tensor_slices((np.arange(len(files)), files))
-    records = records.map(load, num_parallel_calls=num_parallel_calls, deterministic=True)
-    records = records.ignore_errors().prefetch(tf.data.AUTOTUNE)
+    def records(block: range) -> tf.data.Dataset:
+        """(index, bytes, height, width) of the block's files that can be read, in order."""
+        indices = tf.range(block.start, block.stop, dtype=tf.int64)
+        paths = tf.constant(files[block.start : block.stop], tf.string)
+        dataset = tf.data.Dataset.from_tensor_slices((indices, paths))
+        dataset = dataset.map(read, num_parallel_calls=num_parallel_calls, deterministic=True)
+        return dataset.ignore_errors().prefetch(tf.data.AUTOTUNE)
 
     directory = os.path.dirname(output_prefix)
     if directory:
         tf.io.gfile.makedirs(directory)
-    paths = [shard_path(output_prefix, i, num_shards) for i in range(num_shards)]
+    shard_paths = [shard_path(output_prefix, i, num_shards) for i in range(num_shards)]
     counts = [0] * num_shards
     written = np.zeros(len(files), dtype=bool)
     image_bytes = 0
-    writer, current = None, -1
-
-    def advance_to(shard: int):
-        nonlocal writer, current
-        while current < shard:
-            if writer is not None:
-                writer.close()
-            current += 1
-            writer = tf.io.TFRecordWriter(paths[current])
-
     bar = tqdm.tqdm(total=len(files), unit="img", desc="Writing TFRecords", disable=not progress)
-    done = 0
-    try:
-        for index, contents, height, width in records.as_numpy_iterator():
-            shard = index * num_shards // len(files)  # contiguous, balanced blocks
-            advance_to(shard)
-            name = os.path.relpath(files[index], root) if root else files[index]
-            writer.write(_example(contents, height, width, name))
-            counts[shard] += 1
-            written[index] = True
-            image_bytes += len(contents)
-            bar.update(int(index) + 1 - done)
-            done = int(index) + 1
-        advance_to(num_shards - 1)  # shards past the last image exist, empty
-        bar.update(len(files) - done)
-    finally:
-        if writer is not None:
-            writer.close()
-        bar.close()
+    with bar:
+        for shard, (path, block) in enumerate(
+            zip(shard_paths, _blocks(len(files), num_shards), strict=True)
+        ):
+            with tf.io.TFRecordWriter(path) as writer:  # shards past the last image: empty
+                for index, contents, height, width in records(block).as_numpy_iterator():
+                    name = os.path.relpath(files[index], root) if root else files[index]
+                    writer.write(_example(contents, height, width, name))
+                    counts[shard] += 1
+                    written[index] = True
+                    image_bytes += len(contents)
+                    bar.update(1)
+            bar.update(len(block) - counts[shard])
 
     # Decoded in the scan but not when written (e.g. removed meanwhile): skipped as well.
     late = [(path, "could not be read while writing the shards")
             for path, ok in zip(files, written, strict=True) if not ok]
     skipped = tuple(sorted(report.skipped + tuple(late)))
     manifest = Manifest(
-        source=", ".join(sources),
+        source=", ".join(given),
         shards=tuple(
             Shard(path=path, num_images=count, num_bytes=int(tf.io.gfile.stat(path).length))
-            for path, count in zip(paths, counts, strict=True)
+            for path, count in zip(shard_paths, counts, strict=True)
         ),
         image_bytes=image_bytes,
         skipped=skipped,
@@ -350,14 +280,23 @@ def parse_example(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
     return tf.io.parse_single_example(serialized, FEATURES)
 
 
-def read_examples(source) -> tf.data.Dataset:
-    """Every record of the shards, parsed (see `parse_example`), shard after shard, in order."""
-    files = list_tfrecord_files(source)
+def _shard_files_of(source: sources.RawSource | sources.ResolvedSource) -> list[str]:
+    if isinstance(source, sources.ResolvedSource):
+        return list(source.files)
+    return sources.list_tfrecord_files(source)
+
+
+def read_examples(source: sources.RawSource | sources.ResolvedSource) -> tf.data.Dataset:
+    """Every record of the shards, parsed (see `parse_example`), shard after shard, in order.
+
+    `source` is a TFRecord path, glob or list of them, or a `ResolvedSource` of shards.
+    """
+    files = _shard_files_of(source)
     return tf.data.TFRecordDataset(files).map(parse_example)
 
 
 def encoded_images(
-    source,
+    source: sources.RawSource | sources.ResolvedSource,
     *,
     training: bool = False,
     shuffle_buffer: int | None = None,
@@ -374,7 +313,7 @@ def encoded_images(
     rewrite cannot see through the `enumerate` and `ignore_errors` of the training pipeline).
 
     Args:
-        source: TFRecord path, glob, or list of them.
+        source: TFRecord path, glob, or list of them, or a `ResolvedSource` of shards.
         training: shuffle the shard order (every epoch) and the records (`shuffle_buffer`).
         shuffle_buffer: records in the shuffle buffer (default `DEFAULT_SHUFFLE_BUFFER`).
         seed: seeds both shuffles; use the same seed on every worker.
@@ -390,7 +329,7 @@ def encoded_images(
     Raises:
         ValueError: if nothing matches, or there are fewer files than `num_shards`.
     """
-    files = shard_files(list_tfrecord_files(source), shard)
+    files = sources.shard_files(_shard_files_of(source), shard)
     dataset = tf.data.Dataset.from_tensor_slices(files)
     if training:
         dataset = dataset.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)

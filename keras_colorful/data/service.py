@@ -15,11 +15,11 @@ All trainers of a multi-worker job join one named job (`job_name`), so each batc
 one trainer; their datasets get `AutoShardPolicy.OFF` (tf.distribute must not shard further).
 
 Example:
-    >>> from keras_colorful import data_service
-    >>> dispatcher = data_service.start_dispatcher()
-    >>> worker = data_service.start_worker(dispatcher.target)
+    >>> from keras_colorful.data import service
+    >>> dispatcher = service.start_dispatcher()
+    >>> worker = service.start_worker(dispatcher.target)
     >>> import tensorflow as tf
-    >>> remote = data_service.distribute(tf.data.Dataset.range(5), dispatcher.target)
+    >>> remote = service.distribute(tf.data.Dataset.range(5), dispatcher.target)
     >>> sorted(int(x) for x in remote.as_numpy_iterator())
     [0, 1, 2, 3, 4]
 """
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-PROCESSING_MODES = ("distributed_epoch", "parallel_epochs")
+from keras_colorful import constants
 
 
 def _address(service: str) -> str:
@@ -52,9 +52,10 @@ def distribute(
 
     Args:
         dataset: the pipeline to offload (its graph must only hold TensorFlow ops, no
-            `py_function`; the pipelines of `keras_colorful.dataset` qualify).
+            `py_function`; the pipelines of `pipeline.make_dataset` qualify).
         service: dispatcher address, "grpc://host:port" (or "host:port").
-        processing_mode: "distributed_epoch" or "parallel_epochs" (see the module docstring).
+        processing_mode: one of `constants.DATA_SERVICE_MODES`, "distributed_epoch" or
+            "parallel_epochs" (see the module docstring).
         job_name: consumers that pass the same name share one job (each element is read by one
             of them); None gives this consumer a job of its own.
 
@@ -64,9 +65,10 @@ def distribute(
     Raises:
         ValueError: for an unknown processing mode or an empty address.
     """
-    if processing_mode not in PROCESSING_MODES:
+    if processing_mode not in constants.DATA_SERVICE_MODES:
         raise ValueError(
-            f"processing_mode must be one of {PROCESSING_MODES}, got {processing_mode!r}."
+            f"processing_mode must be one of {constants.DATA_SERVICE_MODES}, "
+            f"got {processing_mode!r}."
         )
     remote = dataset.apply(
         tf.data.experimental.service.distribute(

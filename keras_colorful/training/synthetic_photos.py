@@ -1,4 +1,4 @@
-"""License-clean demo photos, generated: blue sky, green ground, red and yellow things.
+"""Generated, license-free photos for the demo training run: sky, ground, red and yellow things.
 
 The README's main command trains on these when no `--data_dir` is given, so that it runs on a
 fresh machine with nothing downloaded. Colour follows position and brightness, which even a small
@@ -6,8 +6,8 @@ network learns in a short run.
 
 Example:
 >>> import tempfile
->>> from keras_colorful.training import demo_data
->>> paths = demo_data.write_demo_photos(tempfile.mkdtemp(), count=2, size=64)
+>>> from keras_colorful.training import synthetic_photos
+>>> paths = synthetic_photos.write_demo_photos(tempfile.mkdtemp(), count=2, size=64)
 >>> len(paths)
 2
 """
