@@ -7,7 +7,9 @@ of the same shapes) on L images `size` x `size`, in a worker process of its own:
 
 - "keras_function": `net(x, training=False)` inside a `tf.function` (logits out);
   "keras_function_xla": the same with `jit_compile=True`;
-- "keras_predict": `net.predict(x, batch_size=N)`;
+- "keras_predict": `net.predict(x, batch_size=N)` (`ColorizationNet.predict`: arrays in memory
+  through one cached `tf.function`); "keras_predict_base": Keras' own `keras.Model.predict`
+  (what `net.predict` was before that override);
 - "saved_model": the network exported by Keras (`net.export`, endpoint `serve`), loaded with
   `tf.saved_model.load` (logits out);
 - "saved_model_colorize": this package's TF Serving export (`export_saved_model`), signature
@@ -44,6 +46,7 @@ KERAS_PATHS = {
     "keras_function": "Keras `model(x)` in tf.function",
     "keras_function_xla": "Keras tf.function, jit_compile (XLA)",
     "keras_predict": "Keras `predict`",
+    "keras_predict_base": "Keras' own `predict` (`keras.Model.predict`, before the override)",
     "saved_model": "SavedModel (`net.export`, logits)",
     "saved_model_colorize": "SavedModel `colorize_tensor` (uint8 RGB to RGB)",
 }
@@ -122,7 +125,7 @@ def _build_keras(spec: dict):
     keras.utils.set_random_seed(0)
     path = spec["path"]
     owner = None  # what holds the variables: a restored function needs it alive
-    if path in ("keras_function", "keras_function_xla", "keras_predict"):
+    if path in ("keras_function", "keras_function_xla", "keras_predict", "keras_predict_base"):
         net = models.build_model(spec["preset"])
         function = tf.function(
             lambda x: net(x, training=False), jit_compile=path == "keras_function_xla"
@@ -148,6 +151,8 @@ def _build_keras(spec: dict):
             x = tf.constant(rng.uniform(0, 100, (batch, size, size, 1)).astype(np.float32))
         if path == "keras_predict":
             return lambda: net.predict(x, batch_size=batch, verbose=0)
+        if path == "keras_predict_base":
+            return lambda: keras.Model.predict(net, x, batch_size=batch, verbose=0)
         return lambda: function(x).numpy()
 
     make_call.owner = owner  # keeps the restored SavedModel alive
@@ -159,15 +164,20 @@ def _build_torch(spec: dict):
 
     from keras_colorful.torch_port import network
 
-    net = network.build_torch_model(spec["preset"]).eval()
+    device = torch.device(spec.get("device", "cpu"))
+    net = network.build_torch_model(spec["preset"]).eval().to(device)
 
     def make_call(batch: int):
         generator = torch.Generator().manual_seed(batch)
         x = 100 * torch.rand((batch, 1, spec["size"], spec["size"]), generator=generator)
+        x = x.to(device)
 
         def call():
             with torch.inference_mode():
-                return net(x)
+                logits = net(x)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            return logits
 
         return call
 

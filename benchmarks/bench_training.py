@@ -99,7 +99,8 @@ def _build_torch(spec: dict):
     from keras_colorful.torch_port import network
 
     batch, size = spec["batch"], spec["size"]
-    net = network.build_torch_model(spec["preset"]).train()
+    device = torch.device(spec.get("device", "cpu"))
+    net = network.build_torch_model(spec["preset"]).train().to(device)
     kernels = [p for name, p in net.named_parameters() if name.endswith("weight") and p.ndim == 4]
     others = [p for name, p in net.named_parameters() if not (name.endswith("weight") and p.ndim == 4)]
     adam = torch.optim.Adam(
@@ -118,6 +119,7 @@ def _build_torch(spec: dict):
     target = torch.zeros((batch, bins, *shape[1:])).scatter_(1, indices, values)
     target /= target.sum(dim=1, keepdim=True)
     weights = 0.1 + 6 * torch.rand((batch, 1, *shape[1:]), generator=generator)
+    lightness, target, weights = (t.to(device) for t in (lightness, target, weights))
 
     def step():
         adam.zero_grad(set_to_none=True)

@@ -62,6 +62,15 @@ class _MethodStats:
         }
 
 
+def _folder_of(path: str, data_dir) -> str:
+    """The top-level folder of `data_dir` that holds `path` ("." when directly in it)."""
+    root = os.fspath(data_dir)
+    if not os.path.isdir(root):
+        return "."
+    parts = os.path.relpath(path, root).split(os.sep)
+    return parts[0] if len(parts) > 1 else "."
+
+
 def _readable_images(paths, skipped: list[str], max_images, description: str, progress: bool):
     """Yields (path, uint8 RGB) of the readable files, up to max_images; records the others."""
     count = 0
@@ -108,7 +117,9 @@ def evaluate_folder(
 
     Returns:
         A JSON-ready dict: "results" {method: {"auc", "rebalanced_auc", "psnr",
-        "mean_image_psnr"}} for METHODS ("model", "gray", "constant"), "curves" {method:
+        "mean_image_psnr"}} for METHODS ("model", "gray", "constant"), "by_folder" {folder:
+        {"num_images", "results"}} the same per top-level folder of `data_dir` ("." for the
+        photos directly in it; each folder's pixels pooled), "curves" {method:
         {"fractions", "rebalanced_fractions"}} at "thresholds", "constant_ab", "num_images",
         "num_pixels", "skipped_files", the settings and "contact_sheet" (the path or None).
 
@@ -151,9 +162,14 @@ def evaluate_folder(
             raise ValueError(f"constant_ab must be (a, b), got {constant_ab!r}.")
 
     stats = {method: _MethodStats() for method in METHODS}
+    folder_stats: dict[str, dict[str, _MethodStats]] = {}
+    folder_images: dict[str, int] = {}
     sheet_rows = []
     num_images = num_pixels = 0
-    for _, rgb in _readable_images(files, skipped, max_images, "evaluate", progress):
+    for path, rgb in _readable_images(files, skipped, max_images, "evaluate", progress):
+        folder = _folder_of(path, data_dir)
+        in_folder = folder_stats.setdefault(folder, {method: _MethodStats() for method in METHODS})
+        folder_images[folder] = folder_images.get(folder, 0) + 1
         lab = full_resolution.lab(rgb)
         l_full, ab_true = lab[..., :1], lab[..., 1:]
         rebalance_weights = metrics.rebalanced_pixel_weights(ab_true, prior)
@@ -167,6 +183,7 @@ def evaluate_folder(
             errors = np.linalg.norm(ab.astype(np.float64) - ab_true, axis=-1)
             reconstructions[method] = full_resolution.reconstruct_uint8(l_full, ab)
             stats[method].add(errors, rebalance_weights, reconstructions[method], rgb)
+            in_folder[method].add(errors, rebalance_weights, reconstructions[method], rgb)
         if contact_sheet_path is not None and len(sheet_rows) < num_sheet_images:
             sheet_rows.append([reconstructions["gray"], reconstructions["model"], rgb])
         num_images += 1
@@ -190,6 +207,11 @@ def evaluate_folder(
         "constant_ab": [float(value) for value in constant],
         "pooling": "every metric is pooled over all pixels of all images",
         "results": {method: stats[method].summary() for method in METHODS},
+        "by_folder": {
+            folder: {"num_images": folder_images[folder],
+                     "results": {method: by_method[method].summary() for method in METHODS}}
+            for folder, by_method in sorted(folder_stats.items())
+        },
         "thresholds": [float(t) for t in stats["model"].curve.thresholds],
         "curves": {
             method: {
@@ -232,4 +254,16 @@ def format_markdown(report: dict[str, Any]) -> str:
             f"| {labels[method]} | {row['auc']:.2f} | {row['rebalanced_auc']:.2f} | "
             f"{row['psnr']:.2f} | {row['mean_image_psnr']:.2f} |"
         )
+    folders = report.get("by_folder", {})
+    if len(folders) > 1 or (folders and "." not in folders):
+        lines += ["", "Per folder (pixels pooled within each folder):", "",
+                  "| folder | images | method | AuC (%) | rebalanced AuC (%) | PSNR (dB) |",
+                  "|---|---:|---|---:|---:|---:|"]
+        for folder, entry in folders.items():
+            for method in METHODS:
+                row = entry["results"][method]
+                lines.append(
+                    f"| {folder} | {entry['num_images']} | {method} | {row['auc']:.2f} | "
+                    f"{row['rebalanced_auc']:.2f} | {row['psnr']:.2f} |"
+                )
     return "\n".join(lines)

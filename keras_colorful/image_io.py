@@ -2,8 +2,8 @@
 
 - `to_rgb_array(image)`: a path, PIL image or numpy array to an RGB array `[H, W, 3]`, uint8 or
   float32 in [0, 1], with a `ValueError`/`TypeError` naming the problem for anything else.
-- `read_image(path)`: a file to uint8 RGB (gray repeated, alpha dropped, EXIF rotation applied,
-  16-bit scaled to 8 bits).
+- `read_image(path)`, `decode_image(data)`: a file (or its bytes) to uint8 RGB (gray repeated,
+  alpha dropped, EXIF rotation applied, 16-bit scaled to 8 bits).
 - `write_image(path, rgb)`: uint8 RGB to a file (PNG unless the name says otherwise).
 - `to_uint8(rgb)`: uint8, or float in [0, 1] (rounded), as uint8.
 - `side_by_side(panels)` and `contact_sheet(rows)`: the one grid builder (rows of panels side by
@@ -23,12 +23,16 @@ Example:
 
 from __future__ import annotations
 
+import io
 import os
 import pathlib
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from keras_colorful import files
 
 # Pixel modes Pillow uses for 16- and 32-bit gray images; values are scaled by 1/257 to 8 bits.
 _HIGH_DEPTH_GRAY_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
@@ -37,6 +41,13 @@ _UINT16_TO_UINT8 = 257.0
 _ACCEPTED_CHANNELS = (1, 3, 4)
 # Background of the gaps in `side_by_side` grids.
 GAP_VALUE = 255
+# The formats Pillow may open here (and the names files of them carry): no PostScript, PDF or
+# other format whose reader runs an external program (Pillow opens MPO, the multi-frame JPEG of
+# phones, as JPEG).
+READABLE_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF")
+READABLE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+# Photos with more pixels are refused before they are decoded (a 100 MP RGB image is 300 MB).
+MAX_PIXELS = 100_000_000
 
 
 def _where(index: int | None) -> str:
@@ -44,33 +55,44 @@ def _where(index: int | None) -> str:
     return "image" if index is None else f"image {index}"
 
 
-def _pil_to_array(image: Image.Image) -> np.ndarray:
-    """A PIL image to uint8 RGB (or float32 RGB in [0, 1] for float "F" images)."""
-    image = ImageOps.exif_transpose(image)
+def _pil_to_array(image: Image.Image, owned: bool = False) -> np.ndarray:
+    """A PIL image to uint8 RGB (or float32 RGB in [0, 1] for float "F" images).
+
+    `owned`: the image is ours (opened from a file here), so it is turned upright in place and
+    not copied again when it is RGB already; a caller's image is never changed.
+    """
+    if owned:
+        ImageOps.exif_transpose(image, in_place=True)
+    else:
+        image = ImageOps.exif_transpose(image)
     if image.mode in _HIGH_DEPTH_GRAY_MODES:
         gray = np.asarray(image, dtype=np.float64)
         gray = np.clip(np.round(gray / _UINT16_TO_UINT8), 0, 255).astype(np.uint8)
         return np.repeat(gray[..., None], 3, axis=-1)
     if image.mode == "F":
         return np.asarray(image, dtype=np.float32)
-    return np.asarray(image.convert("RGB"))
+    return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
+def read_image(path: str | os.PathLike, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
     """Reads an image file as uint8 RGB `[H, W, 3]`.
 
-    Any format Pillow reads (JPEG, PNG, BMP, GIF: first frame, TIFF, WebP, ...). Gray is
-    repeated to three channels, alpha is dropped, palettes are expanded, the EXIF orientation is
-    applied, 16-bit gray is scaled to 8 bits (16-bit RGB PNGs are truncated by Pillow).
+    JPEG, PNG, BMP, GIF (first frame), WebP or TIFF (`READABLE_FORMATS`, whatever the file's
+    name says; nothing else is opened). Gray is repeated to three channels, alpha is dropped,
+    palettes are expanded, the EXIF orientation is applied, 16-bit gray is scaled to 8 bits
+    (16-bit RGB PNGs are truncated by Pillow).
 
     Args:
         path: the file.
+        max_pixels: refuse images with more pixels, read from the file's header before anything
+            is decoded (a decompression bomb: a small file declaring a huge image); None: no cap.
 
     Returns:
         uint8 `[H, W, 3]`.
 
     Raises:
-        ValueError: the file does not exist or is not a readable image (the message names it).
+        ValueError: the file does not exist, is not an image of a readable format, or has more
+            than `max_pixels` pixels (the message names it and says why).
 
     Example:
 
@@ -83,27 +105,66 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     path = pathlib.Path(os.fspath(path)).expanduser()
     if not path.is_file():
         raise ValueError(f"No such image file: {str(path)!r}.")
+    return _read(path, repr(str(path)), max_pixels)
+
+
+def decode_image(data: bytes, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
+    """Decodes an encoded image (the bytes of a file) as `read_image` reads the file.
+
+    Example:
+
+    >>> import io, numpy as np
+    >>> buffer = io.BytesIO()
+    >>> Image.fromarray(np.full((2, 3), 9, "uint8")).save(buffer, "PNG")
+    >>> decode_image(buffer.getvalue()).shape
+    (2, 3, 3)
+    """
+    return _read(io.BytesIO(bytes(data)), f"the {len(data)} bytes given", max_pixels)
+
+
+def _read(source, name: str, max_pixels: int | None) -> np.ndarray:
+    """uint8 RGB of an image file or file-like object; ValueError naming `name`."""
     try:
-        with Image.open(path) as image:
-            image.load()
-            array = _pil_to_array(image)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise ValueError(f"Cannot read {str(path)!r} as an image: {error}") from error
+        with warnings.catch_warnings():  # the pixel cap below is ours, not Pillow's warning
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(source, formats=READABLE_FORMATS) as image:
+                width, height = image.size
+                if max_pixels is not None and width * height > max_pixels:
+                    raise ValueError(
+                        f"{width}x{height} = {width * height:,} pixels, above the cap of "
+                        f"{max_pixels:,} (max_pixels)"
+                    )
+                image.load()
+                array = _pil_to_array(image, owned=True)
+    except Image.DecompressionBombError as error:  # Pillow's own cap, above the default one
+        cap = "Pillow's" if max_pixels is None else f"the cap of {max_pixels:,} (max_pixels) and Pillow's"
+        raise ValueError(
+            f"Cannot read {name} as an image: more pixels than {cap} limit allows "
+            f"({error})"
+        ) from error
+    except UnidentifiedImageError as error:
+        raise ValueError(
+            f"Cannot read {name} as an image: not one of {', '.join(READABLE_FORMATS)}, or "
+            f"damaged ({error})"
+        ) from error
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ValueError(f"Cannot read {name} as an image: {error}") from error
     if array.dtype != np.uint8:  # a float ("F") image: must hold values in [0, 1]
         try:
             array = to_uint8(to_rgb_array(array))
         except ValueError as error:
-            raise ValueError(f"Cannot read {str(path)!r} as an image: {error}") from error
+            raise ValueError(f"Cannot read {name} as an image: {error}") from error
     return array
 
 
 def to_rgb_array(image, index: int | None = None) -> np.ndarray:
     """Brings one image to an RGB array `[H, W, 3]`: uint8, or float32 with values in [0, 1].
 
-    Accepts a file path (str or path-like, see `read_image`), a PIL image, or a numpy array
-    `[H, W]` (gray), `[H, W, 1]` (gray), `[H, W, 3]` (RGB) or `[H, W, 4]` (RGBA, alpha dropped)
-    that is uint8 or floating point with every value in [0, 1]. Float arrays stay float (as
-    float32) so that no precision is lost before the Lab conversion.
+    Accepts a file path (str or path-like, see `read_image`), the encoded bytes of a file
+    (`decode_image`), a PIL image, or an array (numpy, or a tensor with a `.numpy()` method such
+    as a `tf.Tensor`) `[H, W]` (gray), `[H, W, 1]` (gray), `[H, W, 3]` (RGB) or `[H, W, 4]`
+    (RGBA, alpha dropped) that is uint8 or floating point with every value in [0, 1]. Float
+    arrays stay float (as float32) so that no precision is lost before the Lab conversion.
 
     Args:
         image: the image.
@@ -133,11 +194,18 @@ def to_rgb_array(image, index: int | None = None) -> np.ndarray:
             return read_image(image)
         except ValueError as error:
             raise ValueError(f"{where}: {error}") from error
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        try:
+            return decode_image(image)
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from error
     if isinstance(image, Image.Image):
         image = _pil_to_array(image)
+    if callable(getattr(image, "numpy", None)) and not isinstance(image, np.ndarray):
+        image = np.asarray(image.numpy())  # a tf.Tensor (or another framework's tensor)
     if not isinstance(image, np.ndarray):
         raise TypeError(
-            f"{where}: expected a file path, a PIL image or a numpy array, got "
+            f"{where}: expected a file path, encoded image bytes, a PIL image or an array, got "
             f"{type(image).__name__}."
         )
     if image.ndim == 2:
@@ -182,31 +250,42 @@ def to_uint8(rgb: np.ndarray) -> np.ndarray:
     return np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def write_image(path: str | os.PathLike, rgb: np.ndarray) -> pathlib.Path:
+def write_image(
+    path: str | os.PathLike, rgb: np.ndarray, quality: int | None = None
+) -> pathlib.Path:
     """Writes uint8 RGB `[H, W, 3]` to `path` (format from the extension), creating folders.
+
+    Written to a temporary name in the same folder, then renamed (`files.atomic_path`).
 
     Args:
         path: output file, e.g. "out/photo.png".
         rgb: uint8 `[H, W, 3]`.
+        quality: JPEG and WebP quality, 1-100; None for Pillow's default. PNG ignores it.
 
     Returns:
         The path written.
 
     Raises:
-        ValueError: `rgb` is not uint8 `[H, W, 3]`.
+        ValueError: `rgb` is not uint8 `[H, W, 3]`, or `quality` is outside 1-100.
 
     Example:
 
     >>> import tempfile, numpy as np
     >>> write_image(tempfile.mkdtemp() + "/a/b.png", np.zeros((2, 2, 3), "uint8")).name
     'b.png'
+    >>> write_image(tempfile.mkdtemp() + "/c.jpg", np.zeros((2, 2, 3), "uint8"), quality=90).name
+    'c.jpg'
     """
     rgb = np.asarray(rgb)
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[-1] != 3:
         raise ValueError(f"Expected uint8 [H, W, 3], got {rgb.dtype} {rgb.shape}.")
+    if quality is not None and not 1 <= quality <= 100:
+        raise ValueError(f"quality must be from 1 to 100, got {quality}.")
     path = pathlib.Path(os.fspath(path)).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(rgb, "RGB").save(path)
+    options = {} if quality is None else {"quality": quality}
+    image_format = Image.registered_extensions().get(path.suffix.lower())
+    with files.atomic_path(path) as partial:  # a kill leaves no half-written image
+        Image.fromarray(rgb, "RGB").save(partial, format=image_format, **options)
     return path
 
 

@@ -1,11 +1,14 @@
 """`load(source)`: a `Colorizer` from any model source; `load_network` for the Keras network.
 
 Sources:
-- None: the model bundled with the package (`DEFAULT_MODEL_PATH`).
+- None or "default": the model bundled with the package (`DEFAULT_MODEL_PATH`).
 - a `.keras` file: a network saved by `scripts/train.py` (a `ColorizationNet`), or an inference
   model from `models.build_inference_model` (its network is used, the temperature stays free).
+- a training run's folder (`--model_dir` of `scripts/train.py`): its `model.keras`.
 - a SavedModel directory exported by `keras_colorful.export` (its `colorize_tensor` signature).
 - a name in `presets.RELEASED_WEIGHTS`: the authors' released weights ("eccv16").
+
+`list_presets()` lists the names.
 
 This module sits above `inference`, `export` and `weights`: it is the one place that knows every
 kind of source.
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import zipfile
 
 import keras
 
@@ -38,11 +42,37 @@ RELEASED_WEIGHTS = {
     name: entry["description"] for name, entry in presets.RELEASED_WEIGHTS.items()
 }
 
+# The name of the bundled model, for `load("default")`.
+DEFAULT_NAME = "default"
+# What a training run's folder holds (training.train_lib writes it there).
+RUN_MODEL_FILENAME = "model.keras"
+
 _HOW_TO_GET_A_MODEL = (
     "Train one with `python scripts/train.py --model_dir=runs/a` and load "
     "`keras_colorful.load('runs/a/model.keras')`, or load a SavedModel exported with "
     "`python export/saved_model.py`."
 )
+
+
+def list_presets() -> dict[str, str]:
+    """The names `load` takes, and what each loads.
+
+    Example:
+
+    >>> sorted(list_presets())
+    ['default', 'eccv16']
+    """
+    return {DEFAULT_NAME: "the model bundled with the package", **RELEASED_WEIGHTS}
+
+
+def _accepted_forms() -> str:
+    names = ", ".join(f"{name!r} ({what})" for name, what in list_presets().items())
+    return (
+        "load() takes: None or a name, one of " + names + "; a .keras file; a training run's "
+        f"folder holding {RUN_MODEL_FILENAME}; or a SavedModel folder exported by "
+        f"keras_colorful.export. (Network presets for training, with random weights: "
+        f"{sorted(presets.PRESETS)}.)"
+    )
 
 
 def load(
@@ -54,9 +84,9 @@ def load(
     """Loads a colorization model as a `Colorizer`.
 
     Args:
-        source: None for the package's default model; a `.keras` file (from
-            `scripts/train.py`); a SavedModel directory exported by this package; or the name
-            of released weights ("eccv16").
+        source: None (or "default") for the package's default model; a `.keras` file (from
+            `scripts/train.py`) or a training run's folder; a SavedModel directory exported by
+            this package; or the name of released weights ("eccv16"; see `list_presets`).
         weights_path: a local weights file for a named `source` (e.g. the authors' `.pth`).
         network_size: the size the network runs at (see `Colorizer`); default 256x256.
 
@@ -119,6 +149,8 @@ def load_network(
     ...
     ValueError: Cannot load a model from 'eccv17': no such file or directory. ...
     """
+    if source == DEFAULT_NAME:
+        source = None
     if source is None:
         if weights_path is not None:
             raise ValueError(
@@ -140,22 +172,29 @@ def load_network(
             f"weights_path is only for named sources {sorted(RELEASED_WEIGHTS)}, not {source!r}."
         )
     path = pathlib.Path(os.fspath(source)).expanduser()
+    if path.is_dir() and (path / RUN_MODEL_FILENAME).is_file():
+        path = path / RUN_MODEL_FILENAME  # a training run's folder
     if path.is_file() and path.suffix == ".keras":
         return logits_network(_load_keras(path))
     if not path.exists():
         problem = "no such file or directory"
     elif path.is_dir():
-        problem = "a directory without saved_model.pb"
+        problem = f"a directory without saved_model.pb or {RUN_MODEL_FILENAME}"
     else:
         problem = "not a .keras file"
     raise ValueError(
-        f"Cannot load a model from {os.fspath(source)!r}: {problem}. Expected a .keras file, a "
-        f"SavedModel directory or one of {sorted(RELEASED_WEIGHTS)}. {_HOW_TO_GET_A_MODEL}"
+        f"Cannot load a model from {os.fspath(source)!r}: {problem}. {_accepted_forms()} "
+        f"{_HOW_TO_GET_A_MODEL}"
     )
 
 
 def _load_keras(path: pathlib.Path) -> keras.Model:
     # `models` is imported at the top of this module: its classes are registered by now.
+    if not zipfile.is_zipfile(path):  # e.g. a file cut short by a kill, or 0 bytes
+        raise ValueError(
+            f"Cannot load {str(path)!r}: truncated or not a .keras file (a .keras file is a zip "
+            f"archive; this one has {path.stat().st_size} bytes and is not)."
+        )
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as error:  # Keras raises many kinds for broken or foreign files.

@@ -13,8 +13,10 @@ test_distributed check catches it). The loss is:
 4. gray images (|a|, |b| never above 5 after subsampling) get weight 0;
 5. loss = sum over pixels and classes of the weighted cross-entropy, divided by the batch size.
 
-The unweighted value (what the release reported: ~1.88 nats per output pixel for the released
-model on ImageNet) is tracked as the metric `unweighted_loss` (same normalisation).
+The unweighted value is tracked as the metric `unweighted_loss` (same normalisation), and both
+also per output pixel, `loss_per_pixel` and `unweighted_loss_per_pixel` (divided by h * w, the
+logits' size): the unit of the paper's figures and of the release's ~1.88 nats per output pixel
+for the released model on ImageNet.
 
 Example:
 >>> import numpy as np
@@ -76,7 +78,8 @@ class RebalancedSoftCrossEntropy(keras.layers.Layer):
 
     Returns:
         The weighted loss of the batch (a float32 scalar); the unweighted one is tracked by the
-        metric `unweighted_loss`.
+        metric `unweighted_loss`, both per output pixel by `loss_per_pixel` and
+        `unweighted_loss_per_pixel`.
     """
 
     def __init__(
@@ -107,6 +110,10 @@ class RebalancedSoftCrossEntropy(keras.layers.Layer):
         self.subsample = int(subsample)
         self._class_weights = priors.class_weights(prior, self.rebalance_lambda).astype(np.float32)
         self.unweighted_loss_tracker = keras.metrics.Mean(name="unweighted_loss")
+        self.loss_per_pixel_tracker = keras.metrics.Mean(name="loss_per_pixel")
+        self.unweighted_loss_per_pixel_tracker = keras.metrics.Mean(
+            name="unweighted_loss_per_pixel"
+        )
 
     def compute_losses(self, logits, ab):
         """(weighted, unweighted) losses: sums over pixels and classes, divided by the batch."""
@@ -129,7 +136,10 @@ class RebalancedSoftCrossEntropy(keras.layers.Layer):
 
     def call(self, logits, ab):
         weighted, unweighted = self.compute_losses(logits, ab)
+        pixels = tf.cast(tf.shape(logits)[1] * tf.shape(logits)[2], tf.float32)
         self.unweighted_loss_tracker.update_state(unweighted)
+        self.loss_per_pixel_tracker.update_state(weighted / pixels)
+        self.unweighted_loss_per_pixel_tracker.update_state(unweighted / pixels)
         return weighted
 
     def compute_output_shape(self, logits_shape, ab_shape):

@@ -16,7 +16,7 @@ import numpy as np
 import PIL.Image
 import tqdm
 
-from keras_colorful import color, constants, priors
+from keras_colorful import color, constants, files, priors
 from keras_colorful.data import sources
 
 # How many skipped files the report names.
@@ -146,9 +146,8 @@ def save_prior(prior: np.ndarray, report: dict[str, Any], output: str | os.PathL
     prior = np.asarray(prior, dtype=np.float64)
     if prior.shape != (constants.NUM_BINS,):
         raise ValueError(f"prior must have shape (313,), got {prior.shape}.")
-    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    np.save(output, prior)
+    with files.atomic_path(output) as partial:  # a kill leaves the old file or the new one
+        np.save(partial, prior)
     report_path = report_path_for(output)
-    with open(report_path, "w") as file:
-        json.dump(report, file, indent=2)
+    files.write_text(report_path, json.dumps(report, indent=2))
     return report_path

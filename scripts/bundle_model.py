@@ -32,7 +32,7 @@ def main(argv):
     del argv
     import numpy as np
 
-    from keras_colorful import loading
+    from keras_colorful import files, loading
     from keras_colorful.models import calibration
     from keras_colorful.weights import convert, pth
 
@@ -46,7 +46,7 @@ def main(argv):
             state_dict = pth.load_state_dict(FLAGS.state_dict)
         net = convert.convert_state_dict(state_dict, preset=FLAGS.preset, logit_scale=1.0)
     calibration.fold_temperature(net, FLAGS.temperature)
-    net.save(FLAGS.output)
+    files.save_keras_model(net, FLAGS.output)  # a kill leaves the old file or the new one
     print(f"Wrote {FLAGS.output} (temperature {FLAGS.temperature} folded in).")
 
 

@@ -6,26 +6,14 @@ r"""Converts the authors' released PyTorch weights to Keras.
 Without --pth the file is downloaded once from the authors' URL into ~/.keras/keras_colorful.
 The result loads with `keras_colorful.load("eccv16.keras")` and reproduces the released model
 at the default temperature 0.38 (the temperature folding is described in
-`keras_colorful.weights.convert`). Needs torch (`pip install keras-colorful[convert]`). All logic
-lives in `keras_colorful.weights`.
+`keras_colorful.weights.convert`). Needs no PyTorch (`keras_colorful.weights.torch_file`). The
+same as `keras-colorful convert-weights` (`keras_colorful.cli.convert_weights`); all logic lives
+in `keras_colorful.weights`.
 """
 
-from absl import app, flags
+import sys
 
-FLAGS = flags.FLAGS
-flags.DEFINE_string("pth", None, "The released .pth file (default: download it once).")
-flags.DEFINE_string("output", "eccv16.keras", "Output .keras (or .weights.h5) file.")
-flags.DEFINE_bool("check_hash", True, "Check the .pth file's sha256 prefix (9b330a0b).")
-
-
-def main(argv):
-    del argv
-    from keras_colorful.weights import pth, released
-
-    pth_path = released.released_weights_path("eccv16", FLAGS.pth, check_hash=FLAGS.check_hash)
-    net = pth.convert_pth(pth_path, FLAGS.output)
-    print(f"Converted {pth_path} ({net.count_params():,} parameters) to {FLAGS.output}.")
-
+from keras_colorful import cli
 
 if __name__ == "__main__":
-    app.run(main)
+    sys.exit(cli.main(["convert-weights", *sys.argv[1:]]))

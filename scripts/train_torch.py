@@ -80,7 +80,9 @@ def save_state(net, output_dir: pathlib.Path, progress: dict) -> None:
     temporary = output_dir / "state.tmp.npz"
     np.savez(temporary, **arrays)
     os.replace(temporary, output_dir / "state.npz")
-    (output_dir / "progress.json").write_text(json.dumps(progress, indent=2))
+    temporary = output_dir / "progress.tmp.json"
+    temporary.write_text(json.dumps(progress, indent=2))
+    os.replace(temporary, output_dir / "progress.json")
 
 
 def main(argv):

@@ -12,6 +12,10 @@ import pytest
 
 from keras_colorful import models
 
+# PyTorch modules, run only in a process of their own by tests/torch_runner.py: the doctest
+# collector would otherwise import them (and PyTorch, and on CUDA builds Triton) in this process.
+collect_ignore = ["torch_eccv16.py", "torch_jobs.py"]
+
 
 def build_colourful_tiny_net(seed: int = 0, logit_std: float = 3.0) -> models.ColorizationNet:
     """The seeded "tiny" network with its logits scaled to standard deviation `logit_std`."""
@@ -48,3 +52,14 @@ def keras_round_trip(tmp_path):
         return keras.saving.load_model(path)
 
     return round_trip
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """PyTorch must never be loaded into the test process (see tests/torch_runner.py)."""
+    import sys
+
+    loaded = [name for name in ("torch", "triton") if name in sys.modules]
+    if loaded:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print(f"\nERROR: the test process imported {loaded}; run PyTorch code through "
+              "tests/torch_runner.py.", file=sys.stderr)

@@ -75,6 +75,19 @@ def png_bytes(array: np.ndarray) -> bytes:
     bit_depth = 8 * array.dtype.itemsize
     rows = array.astype(array.dtype.newbyteorder(">")).reshape(height, -1).view(np.uint8)
     raw = b"".join(b"\x00" + row.tobytes() for row in rows)
+    return _png(width, height, bit_depth, color_type, zlib.compress(raw))
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG of ~150 bytes that declares an RGB image of any size: a decompression bomb's header.
+
+    Its pixel data is a few zero rows, so only a reader that checks the size first stays safe.
+    """
+    return _png(width, height, 8, 2, zlib.compress(b"\x00" * 64))
+
+
+def _png(width: int, height: int, bit_depth: int, color_type: int, idat: bytes) -> bytes:
+    """The PNG signature, IHDR, one IDAT chunk and IEND."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return (
@@ -82,12 +95,7 @@ def png_bytes(array: np.ndarray) -> bytes:
         )
 
     header = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 def truncated_jpeg_bytes(seed: int = 0) -> bytes:

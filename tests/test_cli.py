@@ -1,21 +1,26 @@
 """Tests of the `keras-colorful` command line (keras_colorful.cli).
 
-Output planning and flag errors run in-process; the colorize command runs as
-`python -m keras_colorful.cli` in a subprocess, as a user would run it.
+Output planning, flags and most commands run in-process through `cli.main`; the colorize
+command runs as `python -m keras_colorful` in a subprocess, as a user would run it, and one
+script runs next to its command to show that both are the same library call.
 """
 
+import json
 import os
 import pathlib
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from keras_colorful import cli, image_io, models
+from keras_colorful.cli import flags, startup
 from keras_colorful.inference import full_resolution
 from tests import image_factory
+from tests.script_runner import run_script
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -27,11 +32,13 @@ def _touch(root: pathlib.Path, *names: str) -> None:
         path.write_bytes(b"")
 
 
-def _run_cli(*args: str, timeout: int = 240) -> subprocess.CompletedProcess:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+def _run_cli(*args: str, timeout: int = 240, module: str = "keras_colorful",
+             env_overrides=None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env_overrides or {})}
+    env = {name: value for name, value in env.items() if value is not None}  # None: unset
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     return subprocess.run(
-        [sys.executable, "-m", "keras_colorful.cli", *args],
+        [sys.executable, "-m", module, *args],
         capture_output=True, text=True, env=env, timeout=timeout, check=False,
     )
 
@@ -115,9 +122,9 @@ def test_usage_errors_exit_2(argv, capsys):
 
 
 def test_unloadable_model_exits_2_naming_it(tmp_path, capsys):
-    _touch(tmp_path, "photo.jpg")
+    _touch(tmp_path, "in/photo.jpg")
     with pytest.raises(SystemExit) as raised:
-        cli.main(["colorize", str(tmp_path), "--output", str(tmp_path / "out"),
+        cli.main(["colorize", str(tmp_path / "in"), "--output", str(tmp_path / "out"),
                   "--model", str(tmp_path / "missing.keras")])
     assert raised.value.code == cli.EXIT_USAGE
     assert "missing.keras" in capsys.readouterr().err
@@ -211,3 +218,265 @@ def test_export_tflite_int8_without_photos_exits_2(model_path, tmp_path, capsys)
                   "--output", str(tmp_path / "m.tflite"), "--size", "32"])
     assert raised.value.code == cli.EXIT_USAGE
     assert "representative" in capsys.readouterr().err
+
+
+# --- one installed command for every job -----------------------------------------------------
+
+COMMAND_LINES = [
+    ["colorize"], ["demo"], ["train"], ["evaluate"], ["export", "saved_model"],
+    ["export", "tflite"], ["compute-prior"], ["make-tfrecords"], ["data-service"],
+    ["convert-weights"],
+]
+
+
+@pytest.mark.parametrize("command", COMMAND_LINES, ids=" ".join)
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as raised:
+        cli.main([*command, "--help"])
+    assert raised.value.code == cli.EXIT_OK
+    assert f"usage: keras-colorful {' '.join(command)}" in capsys.readouterr().out
+
+
+def test_version(capsys):
+    import keras_colorful
+
+    with pytest.raises(SystemExit) as raised:
+        cli.main(["--version"])
+    assert raised.value.code == cli.EXIT_OK
+    assert capsys.readouterr().out.strip() == f"keras-colorful {keras_colorful.__version__}"
+
+
+def _parsed(argv):
+    values = vars(cli.build_parser().parse_args(argv))
+    return {name: value for name, value in values.items() if name not in ("run", "command_parser")}
+
+
+@pytest.mark.parametrize(
+    "spellings",
+    [
+        [["colorize", "x.jpg", "--output=o", "--batch-size", "2", "--side-by-side",
+          "--weights-path", "w"],
+         ["colorize", "x.jpg", "-o", "o", "--batch_size=2", "--side_by_side", "--weights_path=w"],
+         ["colorize", "x.jpg", "--output", "o", "--batch_size", "2", "--side-by-side=true",
+          "--weights_path", "w"]],
+        [["evaluate", "--data-dir", "d", "--no-progress", "--contact-sheet", "s.png"],
+         ["evaluate", "--data_dir=d", "--noprogress", "--contact_sheet=s.png"],
+         ["evaluate", "--data_dir", "d", "--progress=false", "--contact-sheet=s.png"],
+         ["evaluate", "--data-dir=d", "--progress=0", "--contact_sheet", "s.png"]],
+        [["train", "--mixed-precision", "--no-jit-compile", "--train-steps", "5"],
+         ["train", "--mixed_precision=true", "--nojit_compile", "--train_steps=5"],
+         ["train", "--mixed_precision=T", "--jit_compile=false", "--train_steps", "5"]],
+        [["export", "tflite", "--input-type", "gray_uint8", "--representative-dir", "p",
+          "-o", "m.tflite"],
+         ["export", "tflite", "--input_type=gray_uint8", "--representative_dir=p",
+          "--output=m.tflite"]],
+        [["convert-weights", "--no-check-hash"], ["convert-weights", "--nocheck_hash"],
+         ["convert-weights", "--check_hash=false"]],
+    ],
+    ids=["colorize", "evaluate", "train", "export tflite", "convert-weights"],
+)
+def test_both_spellings_and_absl_booleans_mean_the_same(spellings):
+    first, *others = (_parsed(argv) for argv in spellings)
+    for other in others:
+        assert other == first
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["colorize", "x.jpg", "-o", "o"], ["demo"], ["evaluate", "--data_dir=d"],
+     ["export", "saved_model", "-o", "o"], ["export", "tflite", "-o", "o"]],
+    ids=lambda command: " ".join(command[:2]),
+)
+def test_same_defaults_everywhere_and_native_or_0_for_each_photos_own_size(command):
+    from keras_colorful import constants
+
+    parsed = _parsed(command)
+    assert parsed["model"] is None and parsed["weights_path"] is None  # the bundled model
+    assert parsed["temperature"] == constants.ANNEALED_MEAN_TEMPERATURE
+    size = "size" if command[:2] == ["export", "tflite"] else "network_size"
+    assert parsed[size] == constants.DEMO_NETWORK_SIZE
+    if size == "network_size":
+        for native in (["--network-size", "native"], ["--network_size=0"], ["--network_size=native"]):
+            assert _parsed(command + native)["network_size"] is None
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["evaluate", "--data_dir=d", "--progress=maybe"], "expected true or false"),
+        (["export", "tflite", "-o", "m", "--size", "native"], "fixed input size"),
+        (["export", "saved_model", "-o", "o", "--model", "m.keras", "--preset", "tiny"],
+         "not allowed with"),
+        (["colorize", "x.jpg", "-o", "o", "--quality", "101"], "from 1 to 100"),
+        (["colorize", "x.jpg", "-o", "o", "--format", "gif"], "invalid choice"),
+    ],
+)
+def test_flag_errors_exit_2(argv, message, capsys):
+    with pytest.raises(SystemExit) as raised:
+        cli.main(argv)
+    assert raised.value.code == cli.EXIT_USAGE
+    assert message in capsys.readouterr().err
+
+
+def test_verbose_is_read_before_and_after_the_command():
+    assert flags.wants_verbose(["--verbose", "demo"]) and flags.wants_verbose(["demo", "--verbose"])
+    assert not flags.wants_verbose(["demo", "--noverbose"]) and not flags.wants_verbose(["demo"])
+    assert _parsed(["demo", "--verbose=true"])["verbose"] is True
+    assert _parsed(["--verbose", "demo"])["verbose"] is True
+
+
+def test_descriptor_2_is_silenced_only_around_the_import(capfd):
+    os.write(2, b"before ")
+    with startup._descriptor_2_to_devnull():
+        os.write(2, b"TensorFlow start-up chatter ")
+    os.write(2, b"after")
+    assert capfd.readouterr().err == "before after"
+
+
+# --- each command is the library call of its script ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def photo_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("photos")
+    image_factory.write_color_images(folder, 3, size=(24, 40))
+    return folder
+
+
+def test_evaluate_command_equals_its_script(photo_folder, model_path, tmp_path, capsys):
+    script_report, command_report = tmp_path / "script.json", tmp_path / "command.json"
+    common = [f"--data_dir={photo_folder}", f"--model={model_path}", "--network_size=16",
+              "--noprogress"]
+    result = run_script("scripts/evaluate.py", *common, f"--output={script_report}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert cli.main(["evaluate", *common, "--output", str(command_report)]) == cli.EXIT_OK
+    captured = capsys.readouterr()
+    assert f"Loading model: {model_path} ..." in captured.err
+    assert captured.out.splitlines()[:7] == result.stdout.splitlines()[:7]  # the table
+    assert json.loads(command_report.read_text()) == json.loads(script_report.read_text())
+
+
+def test_demo_loads_the_bundled_model_by_default(tmp_path, capsys):
+    argv = ["demo", "--output", str(tmp_path / "demo"), "--network-size", "16"]
+    assert cli.main(argv) == cli.EXIT_OK
+    captured = capsys.readouterr()
+    assert "Loading model: the bundled model ..." in captured.err
+    assert f"wrote {tmp_path / 'demo' / 'grid.png'}" in captured.out
+    assert len(list((tmp_path / "demo").glob("*.png"))) == 4
+
+
+def test_train_takes_the_config_fields_as_flags(photo_folder, tmp_path, capsys):
+    model_dir = tmp_path / "run"
+    argv = ["train", f"--data_dir={photo_folder}", f"--model_dir={model_dir}", "--preset=tiny",
+            "--batch-size", "2", "--train_steps=2", "--crop_size=16", "--resize_shorter_to=24",
+            "--image_summary_every=0", "--nomixed_precision"]
+    assert cli.main(argv) == cli.EXIT_OK
+    config = json.loads((model_dir / "config.json").read_text())
+    assert (config["train_steps"], config["crop_size"], config["demo"]) == (2, 16, False)
+    assert config["checkpoint_every"] == 100  # the config's default, not the demo run's
+    assert f"Saved {model_dir / 'model.keras'} at step 2." in capsys.readouterr().out
+
+
+def test_compute_prior_and_make_tfrecords(photo_folder, tmp_path, capsys):
+    from keras_colorful import prior_lib
+    from keras_colorful.data import tfrecords
+
+    prior_path = tmp_path / "prior.npy"
+    argv = ["compute-prior", "--data-dir", str(photo_folder), "-o", str(prior_path),
+            "--noprogress"]
+    assert cli.main(argv) == cli.EXIT_OK
+    expected, _ = prior_lib.compute_prior_from_folder(photo_folder, progress=False)
+    np.testing.assert_array_equal(np.load(prior_path), expected)
+
+    prefix = tmp_path / "shards" / "train"
+    argv = ["make-tfrecords", f"--data_dir={photo_folder}", f"--output={prefix}", "--shards=2",
+            "--no-progress"]
+    assert cli.main(argv) == cli.EXIT_OK
+    assert tfrecords.read_manifest(tfrecords.manifest_path(str(prefix))).num_images == 3
+    assert "Wrote 3 images" in capsys.readouterr().out
+
+
+class _Server:
+    def __init__(self, target):
+        self.target = target
+
+
+def _interrupt(seconds):
+    raise KeyboardInterrupt
+
+
+def test_data_service_starts_the_library_servers_until_ctrl_c(monkeypatch, capsys):
+    from keras_colorful.data import service
+
+    calls = []
+    monkeypatch.setattr(service, "start_dispatcher", lambda **kwargs: (
+        calls.append(("dispatcher", kwargs)), _Server("grpc://localhost:7000"))[1])
+    monkeypatch.setattr(service, "start_worker", lambda address, **kwargs: (
+        calls.append(("worker", address, kwargs)), _Server("worker"))[1])
+    monkeypatch.setattr(cli.data_service, "time", types.SimpleNamespace(sleep=_interrupt))
+    argv = ["data-service", "--role=both", "--port=7000", "--work_dir=/j"]
+    assert cli.main(argv) == cli.EXIT_INTERRUPTED
+    assert calls == [
+        ("dispatcher", {"port": 7000, "work_dir": "/j", "fault_tolerant": True}),
+        ("worker", "grpc://localhost:7000", {"port": 7001, "worker_address": None}),
+    ]
+    with pytest.raises(SystemExit) as raised:
+        cli.main(["data-service", "--role", "worker"])
+    assert raised.value.code == cli.EXIT_USAGE
+    assert "--dispatcher is required" in capsys.readouterr().err
+
+
+def test_convert_weights_calls_the_library(monkeypatch, tmp_path, capsys):
+    from keras_colorful.weights import pth, released
+
+    calls = []
+    monkeypatch.setattr(released, "released_weights_path", lambda name, path, check_hash: (
+        calls.append((name, path, check_hash)), tmp_path / "release.pth")[1])
+    monkeypatch.setattr(pth, "convert_pth", lambda path, output: (
+        calls.append((path, output)), models.build_model("tiny"))[1])
+    assert cli.main(["convert-weights", "--pth=r.pth", "--output", "x.keras",
+                     "--nocheck_hash"]) == cli.EXIT_OK
+    assert calls == [("eccv16", "r.pth", False), (tmp_path / "release.pth", "x.keras")]
+    assert "Converted" in capsys.readouterr().out
+
+
+def test_library_errors_are_one_line_and_exit_1(tmp_path, capsys):
+    argv = ["compute-prior", f"--data_dir={tmp_path / 'none'}", "--noprogress"]
+    assert cli.main(argv) == cli.EXIT_FAILED
+    error = capsys.readouterr().err
+    assert "keras-colorful: error:" in error and "--verbose" in error
+    with pytest.raises(ValueError):
+        cli.main([*argv, "--verbose"])
+
+
+# --- colorize: formats, quality, and a quiet start ----------------------------------------------
+
+
+def test_colorize_formats_and_quality(model_path, tmp_path):
+    photo = image_factory.write_color_images(tmp_path / "in", 1, size=(48, 64), ext="png")[0]
+    sizes = {}
+    for output_format, quality in (("jpg", 95), ("jpg", 5), ("webp", 50)):
+        output = tmp_path / f"{output_format}{quality}"
+        argv = ["colorize", str(photo), "-o", str(output), "--model", str(model_path),
+                "--network-size=16", "--format", output_format, "--quality", str(quality), "-q"]
+        assert cli.main(argv) == cli.EXIT_OK
+        written = output / f"image_000.{output_format}"
+        with Image.open(written) as image:
+            assert image.format == {"jpg": "JPEG", "webp": "WEBP"}[output_format]
+            assert image.size == (64, 48)
+        sizes[output_format, quality] = written.stat().st_size
+    assert sizes["jpg", 5] < sizes["jpg", 95]
+
+
+def test_python_m_keras_colorful_starts_quietly(model_path, tmp_path):
+    """Without --verbose, stderr holds our lines only: no TensorFlow start-up messages."""
+    photo = image_factory.write_color_images(tmp_path / "in", 1, size=(16, 24), ext="png")[0]
+    output = tmp_path / "out"
+    result = _run_cli("colorize", str(photo), "-o", str(output), "--model", str(model_path),
+                      "--network_size=16", env_overrides={"TF_CPP_MIN_LOG_LEVEL": None})
+    assert result.returncode == cli.EXIT_OK, result.stderr
+    assert result.stderr.splitlines() == [
+        f"Loading model: {model_path} ...", f"Colorized 1 images into {output}."
+    ]
+    version = _run_cli("--version", module="keras_colorful.cli", timeout=60)
+    assert version.stdout.startswith("keras-colorful ")

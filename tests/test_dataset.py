@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import glob
 import itertools
+import os
 import pathlib
+import time
 
 import numpy as np
 import pytest
@@ -73,6 +76,37 @@ def test_list_image_files_accepts_globs_files_and_lists(mixed_folder, tmp_path):
     assert combined == sorted(
         [str(p) for p in sorted((root / "photos").iterdir())] + [str(root / "odd" / "palette.gif")]
     )
+
+
+def test_links_are_followed_but_a_loop_lists_each_photo_once(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "photo.jpg").write_bytes(b"x")
+    (tmp_path / "a" / "b" / "up").symlink_to(tmp_path / "a")  # a loop
+    (tmp_path / "a" / "b" / "again").symlink_to(tmp_path / "a")  # a second one: 2^40 paths
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "linked.jpg").symlink_to(tmp_path / "a" / "photo.jpg")
+    (tmp_path / "linked_folder").symlink_to(tmp_path / "other")
+    (tmp_path / "other" / "own.png").write_bytes(b"x")
+    start = time.perf_counter()
+    files = sources.list_image_files(tmp_path)
+    assert time.perf_counter() - start < 10
+    names = [pathlib.Path(path).relative_to(tmp_path).as_posix() for path in files]
+    # The photo once (by its first name), the linked folder's own photo once.
+    assert names == ["a/photo.jpg", "linked_folder/own.png"]
+    assert sources.list_image_files(str(tmp_path / "**" / "*.jpg")) == [
+        str(tmp_path / "a" / "photo.jpg")]
+
+
+def test_glob_patterns_match_as_pythons_glob(tmp_path, monkeypatch):
+    for name in ["1.jpg", "c/2.jpg", "c/d/3.png", "c/d/x[1].jpg", ".hidden.jpg", "c/.h/4.jpg"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    monkeypatch.chdir(tmp_path)
+    for pattern in [f"{tmp_path}/*.jpg", f"{tmp_path}/**/*.jpg", f"{tmp_path}/c/*/*",
+                    f"{tmp_path}/c/?/*.png", "**/*.jpg", "c/*.jpg", "*.jpg", f"{tmp_path}/**"]:
+        expected = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p)
+                          and p.lower().endswith(sources.IMAGE_EXTENSIONS))
+        assert sources.list_image_files(pattern) == expected, pattern
 
 
 def test_list_image_files_errors_name_the_source(tmp_path):

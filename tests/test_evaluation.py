@@ -266,3 +266,23 @@ def test_evaluate_script(photos, tmp_path, tiny_net):
     report = json.loads(output.read_text())
     assert report["num_images"] == 3 and set(report["results"]) == set(evaluation.METHODS)
     assert sheet.is_file()
+
+
+def test_per_folder_figures_equal_each_folder_evaluated_alone(tmp_path, tiny_net):
+    for folder, seed in (("kodak", 0), ("mcmaster", 10)):
+        for index in range(2):
+            image = image_factory.color_image(24 + 8 * index, 32, seed=seed + index)
+            (tmp_path / folder).mkdir(exist_ok=True)
+            Image.fromarray(image).save(tmp_path / folder / f"photo{index}.png")
+    colorizer = Colorizer(tiny_net, network_size=16)
+    report = evaluation.evaluate_folder(colorizer, tmp_path, progress=False)
+    assert sorted(report["by_folder"]) == ["kodak", "mcmaster"]
+    for folder, entry in report["by_folder"].items():
+        alone = evaluation.evaluate_folder(colorizer, tmp_path / folder, progress=False,
+                                           constant_ab=report["constant_ab"])
+        assert entry["num_images"] == alone["num_images"] == 2
+        for method in evaluation.METHODS:
+            for name, value in entry["results"][method].items():
+                assert value == pytest.approx(alone["results"][method][name], rel=1e-9)
+    table = evaluation.format_markdown(report)
+    assert "| kodak | 2 | model |" in table and "| mcmaster | 2 | gray |" in table

@@ -1,9 +1,13 @@
-"""Tests of the SavedModel export: the serving contract as TF Serving sees it, size, CLI, client.
+"""Tests of the SavedModel export: the serving contract as TF Serving sees it, size, CLI, clients.
 
 The reference is the Keras model run eagerly in this process, with the package's building
 blocks (Lab, resize, net, annealed mean, `pipeline.reconstruct_rgb`) and Pillow decoding; the
 exported model runs in a TensorFlow-only subprocess through the TF1 session loader
-(tests/serving_contract_check.py) and through `saved_model_cli`. Tolerance: 1 uint8 level.
+(tests/serving_contract_check.py, which first replays the warm-up file as TF Serving does) and
+through `saved_model_cli`. Tolerance: 1 uint8 level. The robustness cases are recreated there: a
+PNG whose header declares more pixels than the cap, a large PNG (peak memory), a batch with one
+bad image. The gRPC client runs against an in-process gRPC server that answers with the
+SavedModel's signatures (no TF Serving binary here).
 """
 
 import base64
@@ -15,15 +19,17 @@ import pathlib
 import subprocess
 import sys
 import threading
+import zlib
+from concurrent import futures
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image, ImageOps
 
-from export.serving import rest_client  # the stand-alone client example (needs no package)
+from export.serving import grpc_client, rest_client  # the client examples (no package needed)
 from keras_colorful import bins, color, models
-from keras_colorful.export import saved_model_lib
+from keras_colorful.export import saved_model_lib, version_dir, warmup
 from keras_colorful.inference import pipeline
 from tests import image_factory
 
@@ -81,6 +87,24 @@ def _encode_with_orientation(array, fmt, orientation):
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, fmt, quality=95, exif=exif.tobytes())
     return buffer.getvalue()
+
+
+def _gray_png(height, width, row=None):
+    """A valid 8-bit gray PNG of any size, built row by row (no image in memory)."""
+    row = np.zeros(width, np.uint8) if row is None else row
+    raw = (b"\x00" + row.tobytes()) * height  # filter byte 0, then the row
+    def chunk(kind, data):
+        return (len(data).to_bytes(4, "big") + kind + data
+                + zlib.crc32(kind + data).to_bytes(4, "big"))
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 0, 0, 0, 0])
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(raw, 1)) + chunk(b"IEND", b""))
+
+
+# Over the default cap of 50 MP (8000 x 7000 = 56 MP), about 60 KB; and 24 MP under it.
+HUGE = (7000, 8000)
+LARGE = (4000, 6000)
+MAX_PEAK_MB_LARGE = 600  # the whole-image conversions rose by about 1.1 GB for this PNG
 
 
 def _decode(data, upright=False):
@@ -146,8 +170,15 @@ def subprocesses(exported, images, cli_image, tmp_path_factory):
     batch = np.array(list(encoded.values()), dtype=object)
     rgb_batch = np.stack([image_factory.color_image(24, 40, seed=s) for s in (5, 6)])
     gray_batch = image_factory.color_image(16, 16, seed=7)[np.newaxis, ..., :1]
+    huge = _gray_png(*HUGE)
+    large = _gray_png(*LARGE, row=np.arange(LARGE[1], dtype=np.uint8))
     requests = {
         "bytes/serving_default/image_bytes": batch,
+        "jpeg/serving_jpeg/image_bytes": batch[:3],
+        "huge/serving_default/image_bytes": np.array([huge], dtype=object),
+        "large/serving_jpeg/image_bytes": np.array([large], dtype=object),
+        "bad_batch/serving_default/image_bytes": np.array([encoded["png_rgb"], b"no image"],
+                                                          dtype=object),
         "bytes_t/serving_default_with_temperature/image_bytes": batch[:2],
         "bytes_t/serving_default_with_temperature/temperature": np.array([1.0, 0.2], "float32"),
         "rgb/colorize_tensor/images": rgb_batch,
@@ -167,7 +198,8 @@ def subprocesses(exported, images, cli_image, tmp_path_factory):
                        "--input_exprs", f"images={[cli_image.tolist()]}",
                        "--outdir", directory / "cli_run"]),
         "export_cli": _start([sys.executable, REPO / "export" / "saved_model.py",
-                              "--preset=tiny", f"--output={cli_output}", "--network_size=16"]),
+                              "--preset=tiny", f"--output={cli_output}", "--network_size=16",
+                              "--max_pixels=1000"]),
     }
     outputs = {name: _finish(process) for name, process in processes.items()}
     with np.load(directory / "results.npz", allow_pickle=True) as results:
@@ -233,10 +265,10 @@ def test_colorize_tensor_matches_keras(net, served, request_id):
 
 def test_saved_model_cli_show_and_run(net, subprocesses, cli_image):
     shown = subprocesses["show"]
-    for name in ["serving_default", "serving_default_with_temperature", "colorize_tensor",
-                 "colorize_tensor_with_temperature"]:
+    for name in saved_model_lib.ColorizerModule.signature_names():
         assert f"signature_def['{name}']" in shown
     for key in ["inputs['image_bytes']", "outputs['colorized_png_bytes']", "outputs['height']",
+                "outputs['colorized_jpeg_bytes']",
                 "inputs['images']", "outputs['rgb']", "outputs['ab']", "inputs['temperature']"]:
         assert key in shown
     # `saved_model_cli run --signature_def colorize_tensor --input_exprs images=[...]`
@@ -258,13 +290,38 @@ def test_weights_stored_once(tmp_path):
 def test_export_refuses_bad_arguments(net, exported, tmp_path):
     with pytest.raises(FileExistsError, match="not empty"):
         saved_model_lib.export_saved_model(net, exported)
+    with pytest.raises(ValueError, match="numeric version folder"):
+        saved_model_lib.export_saved_model(net, tmp_path / "colorizer")
     ab_model = models.build_inference_model(net)
     with pytest.raises(ValueError, match="313"):
-        saved_model_lib.export_saved_model(ab_model, tmp_path / "a")
+        saved_model_lib.export_saved_model(ab_model, tmp_path / "a" / "1")
     with pytest.raises(ValueError, match="multiples of 8"):
-        saved_model_lib.export_saved_model(net, tmp_path / "b", network_size=30)
+        saved_model_lib.export_saved_model(net, tmp_path / "b" / "1", network_size=30)
     with pytest.raises(ValueError, match="temperature"):
-        saved_model_lib.export_saved_model(net, tmp_path / "c", temperature=0.0)
+        saved_model_lib.export_saved_model(net, tmp_path / "c" / "1", temperature=0.0)
+    with pytest.raises(ValueError, match="max_pixels"):
+        saved_model_lib.export_saved_model(net, tmp_path / "d" / "1", max_pixels=0)
+    assert not [p for p in tmp_path.rglob("*") if p.name == "1"]
+
+
+def test_version_folder_is_written_whole(tmp_path):
+    version = tmp_path / "colorizer" / "3"
+
+    def killed(folder):
+        (pathlib.Path(folder) / "saved_model.pb").write_bytes(b"half")
+        raise KeyboardInterrupt  # the export dies half-way
+
+    with pytest.raises(KeyboardInterrupt):
+        version_dir.write_version(version, killed)
+    assert list(version.parent.iterdir()) == []  # no version, no leftovers
+    version_dir.write_version(version, lambda f: (pathlib.Path(f) / "a").write_text("old"))
+    with pytest.raises(FileExistsError):
+        version_dir.write_version(version, lambda f: (pathlib.Path(f) / "b").write_text("new"))
+    assert [p.name for p in version.iterdir()] == ["a"]  # kept without overwrite
+    version_dir.write_version(version, lambda f: (pathlib.Path(f) / "b").write_text("new"),
+                              overwrite=True)
+    assert [p.name for p in version.iterdir()] == ["b"]
+    assert [p.name for p in version.parent.iterdir()] == ["3"]
 
 
 def test_cli_exports_a_preset(subprocesses):
@@ -274,9 +331,122 @@ def test_cli_exports_a_preset(subprocesses):
     assert f"SavedModel written to {output}" in stdout
 
 
+def test_serving_jpeg_is_the_png_image(images, served):
+    encoded, _ = images
+    _, results = served
+    jpegs, pngs = results["jpeg/colorized_jpeg_bytes"], results["bytes/colorized_png_bytes"]
+    assert len(jpegs) == 3
+    for jpeg, png in zip(jpegs, pngs[:3], strict=False):
+        # The PNG's pixels, JPEG-encoded at the export's quality.
+        pixels = tf.io.decode_png(png, channels=3)
+        expected = tf.io.encode_jpeg(pixels, quality=saved_model_lib.DEFAULT_JPEG_QUALITY)
+        assert jpeg == expected.numpy()
+
+
+def test_pixel_cap_refuses_an_oversized_header(served):
+    _, results = served
+    message = str(results["huge/error"])
+    height, width = HUGE
+    assert f"{height}x{width}" in message
+    assert str(saved_model_lib.DEFAULT_MAX_PIXELS) in message
+    assert "huge/colorized_png_bytes" not in results
+
+
+def test_large_png_in_bounded_memory(served):
+    _, results = served
+    height, width = LARGE
+    assert (results["large/height"][0], results["large/width"][0]) == (height, width)
+    assert _decode(results["large/colorized_jpeg_bytes"][0]).shape == (height, width, 3)
+    peak = float(results["large/peak_mb"])
+    assert np.isnan(peak) or peak < MAX_PEAK_MB_LARGE, peak
+
+
+def test_one_bad_image_fails_the_whole_batch(served):
+    _, results = served
+    assert "bad_batch/error" in results
+    assert "bad_batch/colorized_png_bytes" not in results
+
+
+def test_pixel_cap_of_the_tensor_signatures(net):
+    module = saved_model_lib.ColorizerModule(net, network_size=16, max_pixels=100)
+    module.colorize_tensor(np.zeros((1, 10, 10, 1), np.uint8))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="11x10 = 110 pixels"):
+        module.colorize_tensor(np.zeros((1, 11, 10, 1), np.uint8))
+
+
+def test_warmup_file_replayed(exported, served):
+    _, results = served
+    requests = warmup.read_requests(exported)  # parsed with tensorflow-serving-api
+    assert sorted(name for name, _ in requests) == sorted(
+        saved_model_lib.ColorizerModule.signature_names())
+    assert int(results["warmup/count"]) == len(requests)
+    for index, (name, _) in enumerate(requests):
+        key = {"serving_default": "colorized_png_bytes", "serving_jpeg": "colorized_jpeg_bytes",
+               "colorize_tensor": "rgb"}[name.removesuffix("_with_temperature")]
+        assert f"warmup/{index}/{key}" in results
+
+
+def _prediction_service(path):
+    """A gRPC PredictionService answering with the SavedModel's signatures, as TF Serving."""
+    import grpc
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    loaded = tf.saved_model.load(str(path))
+
+    class Service(prediction_service_pb2_grpc.PredictionServiceServicer):
+        def Predict(self, request, context):  # noqa: N802 (the gRPC method's name)
+            signature = loaded.signatures[request.model_spec.signature_name]
+            inputs = {key: tf.constant(tf.make_ndarray(value))
+                      for key, value in request.inputs.items()}
+            try:
+                outputs = signature(**inputs)
+            except tf.errors.InvalidArgumentError as error:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, error.message)
+            response = predict_pb2.PredictResponse()
+            response.model_spec.CopyFrom(request.model_spec)
+            for key, value in outputs.items():
+                response.outputs[key].CopyFrom(tf.make_tensor_proto(value.numpy()))
+            return response
+
+    return Service()
+
+
+def test_grpc_client_against_the_signatures(exported, images, served):
+    import grpc
+    from tensorflow_serving.apis import prediction_service_pb2_grpc
+
+    encoded, _ = images
+    _, results = served
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
+        _prediction_service(exported), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        address = f"127.0.0.1:{port}"
+        pngs = grpc_client.predict(address, "colorizer", [encoded["png_rgb"], encoded["jpeg"]])
+        jpegs = grpc_client.predict(address, "colorizer", [encoded["png_rgb"]],
+                                    temperature=1.0, image_format="jpeg")
+        mixed = grpc_client.predict_each(address, "colorizer",
+                                         [encoded["png_rgb"], b"no image", encoded["jpeg"]])
+    finally:
+        server.stop(None)
+    expected = results["bytes/colorized_png_bytes"]
+    assert _max_difference(_decode(pngs[0]), _decode(expected[0])) <= 1
+    assert _max_difference(_decode(pngs[1]), _decode(expected[3])) <= 1
+    assert jpegs[0][:2] == b"\xff\xd8"
+    assert isinstance(mixed[1], rest_client.ImageError) and mixed[1].index == 1
+    assert "INVALID_ARGUMENT" in str(mixed[1])
+    assert [type(m) for m in (mixed[0], mixed[2])] == [bytes, bytes]
+    request = grpc_client.build_request([b"x"], temperature=0.5, image_format="jpeg")
+    assert request.model_spec.signature_name == "serving_jpeg_with_temperature"
+    assert list(request.inputs["temperature"].float_val) == [0.5]
+
+
 def test_rest_client_against_local_server(images, served):
     """The client's request and answer handling against a server that answers like TF Serving
-    (row format, `_bytes` outputs base64-encoded) with the SavedModel's real output."""
+    (row format, `_bytes` outputs base64-encoded, HTTP 400 for a refused batch) with the
+    SavedModel's real output."""
     encoded, _ = images
     _, results = served
     sent = [encoded["png_rgb"], encoded["jpeg"]]
@@ -288,12 +458,18 @@ def test_rest_client_against_local_server(images, served):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             received.append((self.path, body))
             images_in = [base64.b64decode(i["image_bytes"]["b64"]) for i in body["instances"]]
-            names = [next(k for k, v in encoded.items() if v == data) for data in images_in]
-            answer = {"predictions": [
-                {"colorized_png_bytes": {"b64": base64.b64encode(canned[n]).decode()},
-                 "height": 1, "width": 1} for n in names]}
+            names = [next((k for k, v in encoded.items() if v == data), None)
+                     for data in images_in]
+            if None in names:  # TF Serving: the whole request fails
+                status, answer = 400, {"error": "Invalid argument: not an image"}
+            else:
+                output = ("colorized_jpeg_bytes" if body["signature_name"].startswith(
+                    "serving_jpeg") else "colorized_png_bytes")
+                status, answer = 200, {"predictions": [
+                    {output: {"b64": base64.b64encode(canned[n]).decode()},
+                     "height": 1, "width": 1} for n in names]}
             data = json.dumps(answer).encode()
-            self.send_response(200)
+            self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -309,11 +485,13 @@ def test_rest_client_against_local_server(images, served):
         url = f"http://127.0.0.1:{server.server_port}"
         pngs = rest_client.predict(url, "colorizer", sent)
         pngs_t = rest_client.predict(url, "colorizer", sent[:1], temperature=0.5)
+        jpegs = rest_client.predict(url, "colorizer", sent[:1], image_format="jpeg")
+        mixed = rest_client.predict_each(url, "colorizer", [sent[0], b"no image", sent[1]])
     finally:
         server.shutdown()
         server.server_close()
     assert pngs == [canned["png_rgb"], canned["jpeg"]]
-    assert pngs_t == [canned["png_rgb"]]
+    assert pngs_t == jpegs == [canned["png_rgb"]]
     path, body = received[0]
     assert path == "/v1/models/colorizer:predict"
     assert body["signature_name"] == "serving_default"
@@ -323,5 +501,10 @@ def test_rest_client_against_local_server(images, served):
     assert body_t["instances"] == [
         {"image_bytes": {"b64": base64.b64encode(sent[0]).decode()}, "temperature": 0.5}
     ]
+    assert received[2][1]["signature_name"] == "serving_jpeg"
+    # The refused batch, then each image alone: the bad one is named.
+    assert [type(m) for m in mixed] == [bytes, rest_client.ImageError, bytes]
+    assert mixed[1].index == 1 and "HTTP 400" in str(mixed[1])
+    assert len(received) == 3 + 1 + 3
     with pytest.raises(RuntimeError, match="boom"):
         rest_client.parse_response({"error": "boom"})

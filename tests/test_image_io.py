@@ -174,3 +174,48 @@ def test_side_by_side_rejects_bad_panels():
         image_io.side_by_side([_rgb(5, 3), np.zeros((5, 3, 3), np.float32)])
     with pytest.raises(ValueError, match="at least one"):
         image_io.side_by_side([])
+
+
+# --- hostile files ---------------------------------------------------------------------------
+
+
+def test_a_decompression_bomb_is_refused_before_decoding(tmp_path):
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(image_factory.png_header_only(13500, 13500))
+    assert bomb.stat().st_size < 200
+    # Beyond Pillow's own limit (178,956,970 pixels) Pillow refuses it first; the message says both.
+    with pytest.raises(ValueError, match=r"bomb\.png.*cap of 100,000,000.*182250000 pixels"):
+        image_io.read_image(bomb)
+    below_pillow = tmp_path / "below.png"
+    below_pillow.write_bytes(image_factory.png_header_only(12000, 12000))
+    with pytest.raises(ValueError, match=r"below\.png.*12000x12000.*cap of 100,000,000"):
+        image_io.read_image(below_pillow)
+    with pytest.raises(ValueError, match=r"below\.png.*cap of 1,000"):
+        image_io.read_image(below_pillow, max_pixels=1000)
+    huge = tmp_path / "huge.png"  # beyond Pillow's own limit too
+    huge.write_bytes(image_factory.png_header_only(30000, 30000))
+    with pytest.raises(ValueError, match=r"huge\.png"):
+        image_io.read_image(huge, max_pixels=None)
+    small = tmp_path / "small.png"
+    Image.fromarray(np.zeros((40, 30, 3), np.uint8)).save(small)
+    with pytest.raises(ValueError, match=r"40 = 1,200 pixels, above the cap of 1,000"):
+        image_io.read_image(small, max_pixels=1000)
+    assert image_io.read_image(small, max_pixels=1200).shape == (40, 30, 3)
+
+
+def test_only_image_formats_are_opened(tmp_path, monkeypatch):
+    import subprocess
+
+    calls = []
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: calls.append(a) or 1 / 0)
+    monkeypatch.setattr(subprocess, "check_call", lambda *a, **k: calls.append(a) or 1 / 0)
+    postscript = tmp_path / "photo.jpg"
+    postscript.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n")
+    with pytest.raises(ValueError, match=r"photo\.jpg.*not one of JPEG, PNG, BMP, GIF, WEBP, TIFF"):
+        image_io.read_image(postscript)
+    assert calls == []  # Ghostscript was never started
+    tiff = tmp_path / "scan.tif"
+    rgb = np.random.default_rng(0).integers(0, 256, (6, 9, 3), np.uint8)
+    Image.fromarray(rgb).save(tiff)
+    np.testing.assert_array_equal(image_io.read_image(tiff), rgb)
+    assert ".tif" in image_io.READABLE_EXTENSIONS and ".tiff" in image_io.READABLE_EXTENSIONS

@@ -234,6 +234,57 @@ def test_native_network_size_batches_images_of_one_size(net):
         assert _max_difference(native.colorize(image), result) <= 1
 
 
+def test_batches_tensors_and_encoded_bytes_are_images_too(colorizer, tmp_path):
+    import io
+
+    import tensorflow as tf
+
+    photos = [_photo(24, 40, seed=20 + i) for i in range(3)]
+    one_by_one = [colorizer.colorize(photo) for photo in photos]
+    batch = np.stack(photos)
+    for given in (batch, tf.constant(batch)):  # a 4-D batch, numpy or tf.Tensor
+        out = colorizer.colorize(given, batch_size=2)
+        assert isinstance(out, np.ndarray) and out.shape == (3, 24, 40, 3)
+        np.testing.assert_array_equal(out, np.stack(one_by_one))
+    np.testing.assert_array_equal(colorizer.predict(batch, batch_size=2), np.stack(one_by_one))
+    assert colorizer.colorize(np.zeros((0, 8, 8, 3), np.uint8)).shape == (0, 8, 8, 3)
+    np.testing.assert_array_equal(colorizer.colorize(tf.constant(photos[0])), one_by_one[0])
+    # The bytes of a file are colorized as the file is (EXIF orientation included).
+    path = tmp_path / "photo.png"
+    Image.fromarray(photos[1]).save(path)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    turned = tmp_path / "turned.jpg"
+    Image.fromarray(photos[2]).save(turned, quality=95, exif=exif.tobytes())
+    for file in (path, turned):
+        from_bytes = colorizer.colorize(file.read_bytes())
+        np.testing.assert_array_equal(from_bytes, colorizer.colorize(file))
+    assert colorizer.colorize(turned.read_bytes()).shape == (40, 24, 3)  # upright
+    mixed = colorizer.colorize([path.read_bytes(), tf.constant(photos[0]), str(path)])
+    np.testing.assert_array_equal(mixed[0], mixed[2])
+    with pytest.raises(ValueError, match="^image 1: Cannot read the 5 bytes given"):
+        colorizer.colorize([path.read_bytes(), b"hello"])
+    buffer = io.BytesIO()
+    Image.fromarray(photos[0]).save(buffer, "PNG")
+    np.testing.assert_array_equal(colorizer.colorize(bytearray(buffer.getvalue())), one_by_one[0])
+
+
+def test_load_takes_a_training_runs_folder_and_names(net, model_path, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.keras").write_bytes(model_path.read_bytes())
+    loaded = keras_colorful.load(run, network_size=32)
+    l_sample = np.random.default_rng(5).uniform(0, 100, (1, 16, 16, 1)).astype("float32")
+    np.testing.assert_allclose(loaded.model(l_sample), net(l_sample), atol=1e-5)
+    assert keras_colorful.load("default").model.name == keras_colorful.load().model.name
+    with pytest.raises(ValueError) as raised:
+        keras_colorful.load("eccv17")
+    message = str(raised.value)
+    for word in ("'eccv17'", "'default'", "'eccv16'", ".keras file", "training run's folder",
+                 "SavedModel", "'small'", "'tiny'"):
+        assert word in message, word
+
+
 # --- colorize: bad input ---------------------------------------------------------------------
 
 

@@ -79,6 +79,15 @@ def test_layer_returns_loss_and_tracks_unweighted(random_batch):
     np.testing.assert_allclose(
         float(layer.unweighted_loss_tracker.result()), expected_unweighted, rtol=1e-5
     )
+    # Per output pixel: the sums over an image's h x w logits divided by h * w.
+    pixels = logits.shape[1] * logits.shape[2]
+    np.testing.assert_allclose(
+        float(layer.loss_per_pixel_tracker.result()), expected_weighted / pixels, rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        float(layer.unweighted_loss_per_pixel_tracker.result()), expected_unweighted / pixels,
+        rtol=1e-5,
+    )
 
 
 def test_custom_prior_changes_weights(random_batch):

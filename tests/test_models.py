@@ -296,3 +296,22 @@ def test_mixed_precision_dtype_override(tmp_path):
     loaded = keras.saving.load_model(path)
     assert loaded.get_layer("model1_conv0").dtype_policy.name == "mixed_float16"
     np.testing.assert_allclose(loaded(l_batch), logits, atol=1e-6)
+
+
+def test_predict_on_arrays_equals_keras_predict(capsys):
+    net = models.build_model("tiny", seed=7)
+    x = _random_l((5, 24, 16, 1), seed=8)
+    expected = keras.Model.predict(net, x, batch_size=2, verbose=0)  # Keras' own
+    for given in (x, tf.constant(x), x.astype(np.float64)):
+        actual = net.predict(given, batch_size=2, verbose=0)
+        assert isinstance(actual, np.ndarray) and actual.dtype == np.float32
+        np.testing.assert_allclose(actual, expected, atol=1e-5)
+    np.testing.assert_allclose(net.predict(x, verbose=0), net(x, training=False), atol=1e-5)
+    assert capsys.readouterr().out == ""
+    net.predict(x[:3], batch_size=2, verbose=1)  # Keras' progress bar: 2 steps
+    assert "2/2" in capsys.readouterr().out
+    # Anything else goes to Keras' predict: a tf.data dataset, steps.
+    dataset = tf.data.Dataset.from_tensor_slices(x).batch(2)
+    np.testing.assert_allclose(net.predict(dataset, verbose=0), expected, atol=1e-5)
+    np.testing.assert_allclose(net.predict(x, batch_size=2, steps=1, verbose=0), expected[:2],
+                               atol=1e-5)

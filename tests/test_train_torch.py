@@ -9,24 +9,22 @@ photos: pack_photos.py -> train_torch.py (CPU, "tiny") -> bundle_model.py --stat
 
 import io
 import json
-import os
 import pathlib
 import subprocess
-import sys
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from skimage import color as skimage_color
 
 from keras_colorful import bins, losses, priors
-from keras_colorful.torch_port import batches, lab, loss, network
 from keras_colorful.weights import convert
-from tests import image_factory, torch_eccv16
+from tests import image_factory, torch_runner
 from tests.script_runner import run_script
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
+# Photo n of the crop test has R = 10 n, G = row, B = column: every crop shows where it came from.
+CROP_PHOTOS, CROP_SIDE = 5, 40
 
 
 def _run(script: str, *args: str) -> subprocess.CompletedProcess:
@@ -35,69 +33,22 @@ def _run(script: str, *args: str) -> subprocess.CompletedProcess:
     return result
 
 
-def test_rgb_to_lab_matches_scikit_image():
+def _position_coded_photos() -> np.ndarray:
+    rows, cols = np.mgrid[0:CROP_SIDE, 0:CROP_SIDE]
+    return np.stack([np.stack([np.full_like(rows, 10 * n), rows, cols], -1)
+                     for n in range(CROP_PHOTOS)]).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """The inputs of every PyTorch job of this file."""
+    rng = np.random.default_rng(1)
     rgb = np.random.default_rng(0).uniform(0, 1, (2, 3, 17, 23))
     rgb[0, :, 0, 0] = 0.0  # black and white
     rgb[0, :, 0, 1] = 1.0
-    ours = lab.rgb_to_lab(torch.from_numpy(rgb.astype(np.float32))).numpy()
-    reference = skimage_color.rgb2lab(rgb.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
-    np.testing.assert_allclose(ours, reference, atol=1e-3)
-
-
-def test_loss_equals_the_keras_loss_layer():
-    rng = np.random.default_rng(1)
     logits = rng.normal(0, 3, (3, 5, 6, 313)).astype(np.float32)
     ab = rng.uniform(-90, 90, (3, 20, 24, 2)).astype(np.float32)
     ab[1] = rng.uniform(-4.5, 4.5, (20, 24, 2))  # a gray image: weight 0
-    prior = bins.default_prior()
-    expected = [float(v) for v in
-                losses.RebalancedSoftCrossEntropy(prior=prior).compute_losses(logits, ab)]
-    got = loss.rebalanced_loss(
-        torch.from_numpy(logits).permute(0, 3, 1, 2), torch.from_numpy(ab).permute(0, 3, 1, 2),
-        torch.from_numpy(bins.ab_bin_centers().astype(np.float32)),
-        torch.from_numpy(priors.class_weights(prior)))
-    np.testing.assert_allclose([float(v) for v in got], expected, rtol=1e-5)
-    # The gray image adds to the unweighted loss only.
-    without_gray = loss.rebalanced_loss(
-        torch.from_numpy(logits[[0, 2]]).permute(0, 3, 1, 2),
-        torch.from_numpy(ab[[0, 2]]).permute(0, 3, 1, 2),
-        torch.from_numpy(bins.ab_bin_centers().astype(np.float32)),
-        torch.from_numpy(priors.class_weights(prior)))
-    np.testing.assert_allclose(float(without_gray[0]) * 2 / 3, expected[0], rtol=1e-5)
-
-
-def test_random_batch_takes_true_crops_and_flips():
-    # Photo n has R = 10 n, G = row, B = column, so every crop shows where it came from.
-    count, side = 5, 40
-    rows, cols = np.mgrid[0:side, 0:side]
-    photos = np.stack([np.stack([np.full_like(rows, 10 * n), rows, cols], -1)
-                       for n in range(count)]).astype(np.uint8)
-    generator = torch.Generator().manual_seed(0)
-    flipped = 0
-    for _ in range(4):
-        batch = batches.random_batch(torch.from_numpy(photos), 16, [24, 32], 1.0, generator)
-        size = batch.shape[-1]
-        assert batch.shape == (16, 3, size, size) and size in (24, 32)
-        values = np.rint(batch.numpy() * 255).astype(int)
-        for red, green, blue in values:
-            assert np.all(red == red[0, 0]) and red[0, 0] % 10 == 0 and red[0, 0] < 10 * count
-            assert np.array_equal(np.diff(green, axis=0), np.ones((size - 1, size)))
-            step = np.diff(blue, axis=1)
-            assert np.all(step == 1) or np.all(step == -1)
-            flipped += int(step[0, 0] == -1)
-    assert 0 < flipped < 64
-
-
-def test_scale_augmentation_resizes_smaller_crops():
-    photos = torch.from_numpy(
-        np.random.default_rng(2).integers(0, 256, (3, 64, 64, 3), dtype=np.uint8))
-    generator = torch.Generator().manual_seed(0)
-    batch = batches.random_batch(photos, 4, [48], 1.5, generator)
-    assert batch.shape == (4, 3, 48, 48)
-    assert 0.0 <= float(batch.min()) and float(batch.max()) <= 1.0
-
-
-def test_decode_pack_returns_the_photos_and_the_loss_tables(tmp_path):
     photos = np.random.default_rng(5).integers(0, 256, (3, 16, 16, 3), dtype=np.uint8)
     encoded = []
     for photo in photos:
@@ -105,40 +56,100 @@ def test_decode_pack_returns_the_photos_and_the_loss_tables(tmp_path):
         Image.fromarray(photo).save(buffer, "WEBP", lossless=True)
         encoded.append(np.frombuffer(buffer.getvalue(), np.uint8))
     offsets = np.concatenate([[0], np.cumsum([len(e) for e in encoded])]).astype(np.int64)
-    centers, class_weights = bins.ab_bin_centers(), priors.class_weights(bins.default_prior())
-    np.savez(tmp_path / "pack.npz", data=np.concatenate(encoded), offsets=offsets,
-             bin_centers=centers, class_weights=class_weights)
-    decoded, got_centers, got_weights = batches.decode_pack(str(tmp_path / "pack.npz"))
-    assert decoded.shape == (3, 16, 16, 3) and decoded.dtype == np.uint8
-    np.testing.assert_array_equal(decoded, photos)  # lossless WebP
-    assert got_centers.dtype == got_weights.dtype == np.float32
-    np.testing.assert_array_equal(got_centers, centers)
-    np.testing.assert_array_equal(got_weights, class_weights)
+    pack = tmp_path_factory.mktemp("pack") / "pack.npz"
+    np.savez(pack, data=np.concatenate(encoded), offsets=offsets,
+             bin_centers=bins.ab_bin_centers(),
+             class_weights=priors.class_weights(bins.default_prior()))
+    return {"rgb": rgb, "logits": logits, "ab": ab, "pack_photos": photos, "pack": pack}
 
 
-def test_eccv16_state_dict_is_the_releases_without_model_out():
+@pytest.fixture(scope="module")
+def torch_outputs(inputs, tmp_path_factory):
+    """Every PyTorch job of this file, in one process without TensorFlow."""
+    centers = bins.ab_bin_centers().astype(np.float32)
+    weights = priors.class_weights(bins.default_prior())
+    logits, ab = inputs["logits"], inputs["ab"]
+    jobs = {
+        "lab": {"rgb": inputs["rgb"].astype(np.float32)},
+        "loss#all": {"logits": logits, "ab": ab, "centers": centers, "weights": weights},
+        "loss#without_gray": {"logits": logits[[0, 2]], "ab": ab[[0, 2]], "centers": centers,
+                              "weights": weights},
+        "random_batch#crops": {"photos": _position_coded_photos(), "batch_size": 16,
+                               "sizes": [24, 32], "max_zoom": 1.0, "seed": 0, "repeats": 4},
+        "random_batch#scale": {
+            "photos": np.random.default_rng(2).integers(0, 256, (3, 64, 64, 3), dtype=np.uint8),
+            "batch_size": 4, "sizes": [48], "max_zoom": 1.5, "seed": 0, "repeats": 1},
+        "decode_pack": {"path": str(inputs["pack"])},
+        "eccv16_layouts": {},
+        "doctests": {},
+    }
+    return torch_runner.run(jobs, tmp_path_factory.mktemp("torch"))
+
+
+def test_rgb_to_lab_matches_scikit_image(inputs, torch_outputs):
+    rgb = inputs["rgb"]
+    ours = torch_outputs["lab"]["lab"]
+    reference = skimage_color.rgb2lab(rgb.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    np.testing.assert_allclose(ours, reference, atol=1e-3)
+
+
+def test_loss_equals_the_keras_loss_layer(inputs, torch_outputs):
+    logits, ab = inputs["logits"], inputs["ab"]
+    prior = bins.default_prior()
+    expected = [float(v) for v in
+                losses.RebalancedSoftCrossEntropy(prior=prior).compute_losses(logits, ab)]
+    got = torch_outputs["loss#all"]["losses"]
+    np.testing.assert_allclose([float(v) for v in got], expected, rtol=1e-5)
+    # The gray image adds to the unweighted loss only.
+    without_gray = torch_outputs["loss#without_gray"]["losses"]
+    np.testing.assert_allclose(float(without_gray[0]) * 2 / 3, expected[0], rtol=1e-5)
+
+
+def test_random_batch_takes_true_crops_and_flips(torch_outputs):
+    flipped = 0
+    for index in range(4):
+        batch = torch_outputs["random_batch#crops"][f"batch_{index}"]
+        size = batch.shape[-1]
+        assert batch.shape == (16, 3, size, size) and size in (24, 32)
+        values = np.rint(batch * 255).astype(int)
+        for red, green, blue in values:
+            assert np.all(red == red[0, 0]) and red[0, 0] % 10 == 0
+            assert red[0, 0] < 10 * CROP_PHOTOS
+            assert np.array_equal(np.diff(green, axis=0), np.ones((size - 1, size)))
+            step = np.diff(blue, axis=1)
+            assert np.all(step == 1) or np.all(step == -1)
+            flipped += int(step[0, 0] == -1)
+    assert 0 < flipped < 64
+
+
+def test_scale_augmentation_resizes_smaller_crops(torch_outputs):
+    batch = torch_outputs["random_batch#scale"]["batch_0"]
+    assert batch.shape == (4, 3, 48, 48)
+    assert 0.0 <= float(batch.min()) and float(batch.max()) <= 1.0
+
+
+def test_decode_pack_returns_the_photos_and_the_loss_tables(inputs, torch_outputs):
+    decoded = torch_outputs["decode_pack"]
+    assert decoded["photos"].shape == (3, 16, 16, 3) and decoded["photos"].dtype == np.uint8
+    np.testing.assert_array_equal(decoded["photos"], inputs["pack_photos"])  # lossless WebP
+    assert decoded["centers"].dtype == decoded["weights"].dtype == np.float32
+    np.testing.assert_array_equal(decoded["centers"], bins.ab_bin_centers())
+    np.testing.assert_array_equal(decoded["weights"],
+                                  priors.class_weights(bins.default_prior()))
+
+
+def test_eccv16_state_dict_is_the_releases_without_model_out(torch_outputs):
     """The port's "eccv16" has the keys and shapes of the independent release oracle."""
-    ours = {key: tuple(value.shape) for key, value in
-            network.build_torch_model("eccv16").state_dict().items()}
-    release = {key: tuple(value.shape) for key, value in
-               torch_eccv16.ECCVGenerator().state_dict().items()
-               if not key.startswith("model_out.")}
-    assert list(ours) == list(release)
-    assert ours == release
+    layouts = torch_outputs["eccv16_layouts"]
+    assert layouts["port_keys"].tolist() == layouts["release_keys"].tolist()
+    assert layouts["port_shapes"].tolist() == layouts["release_shapes"].tolist()
 
 
-def test_torch_port_imports_neither_tensorflow_nor_keras():
-    names = [f"keras_colorful.torch_port.{name}" for name in ("network", "loss", "lab", "batches")]
-    code = ("import importlib, sys\n"
-            f"for name in {names!r}:\n"
-            "    importlib.import_module(name)\n"
-            "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
-    python_path = os.pathsep.join(filter(None, [str(REPOSITORY), os.environ.get("PYTHONPATH")]))
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=REPOSITORY, env=dict(os.environ, PYTHONPATH=python_path),
-                            timeout=300, check=False)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().splitlines()[-1] == "[]"
+def test_torch_port_imports_neither_tensorflow_nor_keras(torch_outputs):
+    # The jobs ran the port (network, loss, Lab, batches) in a process that fails if TensorFlow
+    # or Keras gets imported (tests/torch_jobs.py); its doctests ran there too.
+    assert int(torch_outputs["doctests"]["attempted"]) > 0
+    assert int(torch_outputs["doctests"]["failed"]) == 0
 
 
 def test_pack_train_bundle_load_end_to_end(tmp_path):
@@ -170,21 +181,19 @@ def test_pack_train_bundle_load_end_to_end(tmp_path):
 
     # The bundled Keras network computes the trained PyTorch network's logits, scaled by
     # 0.38 / 0.5 (the folded temperature).
+    lightness = np.random.default_rng(3).uniform(0, 100, (2, 32, 40, 1)).astype(np.float32)
+    expected = torch_runner.run(
+        {"forward": {"state_path": str(run / "state.npz"), "preset": "tiny",
+                     "lightness": lightness}}, tmp_path / "torch")["forward"]["logits"]
     with np.load(run / "state.npz") as arrays:
-        state = {key: torch.from_numpy(value) for key, value in arrays.items()}
-    torch_net = network.build_torch_model("tiny")
-    torch_net.load_state_dict(state)
-    lightness = np.random.default_rng(3).uniform(0, 100, (2, 1, 32, 40)).astype(np.float32)
-    with torch.no_grad():
-        expected = torch_net.eval()(torch.from_numpy(lightness)).numpy().transpose(0, 2, 3, 1)
+        state = dict(arrays)
     keras_net = convert.convert_state_dict(state, preset="tiny", logit_scale=0.38 / 0.5)
     from keras_colorful import loading
 
     bundled = loading.load_network(str(model_path))
-    got = np.asarray(bundled(lightness.transpose(0, 2, 3, 1)))
+    got = np.asarray(bundled(lightness))
     np.testing.assert_allclose(got, expected * 0.38 / 0.5, rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(np.asarray(keras_net(lightness.transpose(0, 2, 3, 1))), got,
-                               atol=1e-6)
+    np.testing.assert_allclose(np.asarray(keras_net(lightness)), got, atol=1e-6)
 
     import keras_colorful
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -44,6 +45,13 @@ def test_tiny_training_loss_goes_down(tmp_path, photos):
     assert (tmp_path / "run" / "model.keras").exists()
     assert _scalars(tmp_path / "run" / "logs", "train/images_per_second")
     assert _scalars(tmp_path / "run" / "logs", "train/unweighted_loss")
+    # The losses per output pixel too (the paper's unit): the per-image sums / (h * w).
+    pixels = (run.crop_size // 4) ** 2
+    per_pixel = _scalars(tmp_path / "run" / "logs", "train/unweighted_loss_per_pixel")
+    per_image = _scalars(tmp_path / "run" / "logs", "train/unweighted_loss")
+    assert len(per_pixel) == len(per_image)
+    np.testing.assert_allclose(np.array(per_pixel) * pixels, per_image, rtol=1e-4)
+    assert _scalars(tmp_path / "run" / "logs", "train/loss_per_pixel")
     loaded = keras.models.load_model(tmp_path / "run" / "model.keras")
     assert loaded.output_shape[-1] == 313
 
@@ -105,14 +113,23 @@ def test_sigkill_then_same_command_resumes(tmp_path, photos):
     process.wait()
     import tensorflow as tf
 
-    killed_at = int(tf.train.latest_checkpoint(str(checkpoints)).rsplit("-", 1)[1])
-    assert 10 <= killed_at < 400
-    resumed = subprocess.run(command[:-5] + ["--train_steps=" + str(killed_at + 5)] + command[-4:],
+    # The state file can lag behind the checkpoint files (a kill between the two writes); the
+    # run resumes from the newest checkpoint that restores, never an older one than the state's.
+    by_state = int(tf.train.latest_checkpoint(str(checkpoints)).rsplit("-", 1)[1])
+    by_files = sorted(int(re.fullmatch(r"ckpt-(\d+)\.index", name)[1])
+                      for name in os.listdir(checkpoints) if re.fullmatch(r"ckpt-\d+\.index", name))
+    assert 10 <= by_state <= by_files[-1] < 400
+    target = by_files[-1] + 5
+    resumed = subprocess.run(command[:-5] + [f"--train_steps={target}"] + command[-4:],
                              env=env, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert f"Resuming from {checkpoints / f'ckpt-{killed_at}'} at step {killed_at}" in resumed.stderr
-    assert f"at step {killed_at + 5}" in resumed.stdout
-    assert json.loads((model_dir / "config.json").read_text())["train_steps"] == killed_at + 5
+    match = re.search(r"Resuming from (\S+) at step (\d+)\.", resumed.stderr)
+    assert match, resumed.stderr[-3000:]
+    step = int(match[2])
+    assert match[1] == str(checkpoints / f"ckpt-{step}")
+    assert by_state <= step <= by_files[-1]
+    assert f"at step {target}" in resumed.stdout
+    assert json.loads((model_dir / "config.json").read_text())["train_steps"] == target
 
 
 def test_adam_with_l2_adds_weight_decay_to_kernel_gradients():

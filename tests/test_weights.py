@@ -1,9 +1,11 @@
 """Tests of keras_colorful.weights: the released ECCV16 model converted exactly, download, cache.
 
 The released file is not used (no network in tests): the released architecture is rebuilt in
-PyTorch from the paper's table (tests/torch_eccv16.py) with random weights and random BatchNorm running
-statistics, its state dict is saved as a `.pth` file, converted, and the Keras network's logits
-and ab are compared with the PyTorch forward pass in eval mode.
+PyTorch from the paper's table (tests/torch_eccv16.py) with random weights and random BatchNorm
+running statistics, its state dict is saved as a `.pth` file (zip and legacy formats), read
+without PyTorch (`weights.torch_file`, checked against `torch.load` on the same files),
+converted, and the Keras network's logits and ab are compared with the PyTorch forward pass in
+eval mode. PyTorch runs in a process of its own (tests/torch_runner.py).
 
 Tolerances: logits relative error (max |difference| / max |logit|) <= 1e-4 and ab <= 0.05 ab
 units. Both frameworks compute in float32; measured, PyTorch float32 itself
@@ -12,16 +14,18 @@ ab differences are <= 0.01.
 """
 
 
+import hashlib
+import pathlib
+
 import keras
 import numpy as np
 import pytest
-import torch  # noqa: E402  (the test extra installs it; no skipping)
 
 import keras_colorful
 from keras_colorful import bins, constants, models, presets
 from keras_colorful.inference import pipeline
-from keras_colorful.weights import convert, pth, released
-from tests import torch_eccv16  # noqa: E402  (needs torch)
+from keras_colorful.weights import convert, pth, released, torch_file
+from tests import torch_runner
 from tests.script_runner import run_script
 
 LOGITS_RELATIVE_TOLERANCE = 1e-4
@@ -31,24 +35,36 @@ RELEASE = presets.RELEASED_WEIGHTS["eccv16"]
 UNREACHABLE_URL = "http://127.0.0.1:9/" + RELEASE["file_name"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def few_threads():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(threads)
+# The L inputs the PyTorch release runs on: name -> (batch, height, width), seeded by the size.
+FORWARD_CASES = {"64x64": (2, 64, 64), "96x128": (1, 96, 128), "176x176": (1, 176, 176),
+                 "32x32": (1, 32, 32)}
+
+
+def _lightness(name):
+    batch, height, width = FORWARD_CASES[name]
+    rng = np.random.default_rng(0 if name == "32x32" else height * width)
+    return rng.uniform(0.0, 100.0, (batch, height, width, 1)).astype("float32")
 
 
 @pytest.fixture(scope="module")
-def torch_model():
-    return torch_eccv16.random_released_model(seed=0)
+def oracle(tmp_path_factory):
+    """The random release, saved and run by PyTorch in a process of its own."""
+    directory = tmp_path_factory.mktemp("release")
+    inputs = {"seed": 0, "directory": str(directory),
+              **{f"lightness_{name}": _lightness(name) for name in FORWARD_CASES}}
+    return torch_runner.run({"release_oracle": inputs}, directory)["release_oracle"]
 
 
 @pytest.fixture(scope="module")
-def pth_path(torch_model, tmp_path_factory):
-    path = tmp_path_factory.mktemp("release") / "random_release.pth"
-    torch.save(torch_model.state_dict(), path)
-    return path
+def pth_path(oracle):
+    return pathlib.Path(str(oracle["zip_path"]))
+
+
+def _digest(array: np.ndarray) -> str:
+    """As tests/torch_jobs.py's: sha256 of an array's dtype, shape and bytes."""
+    array = np.ascontiguousarray(array)
+    header = f"{array.dtype.str}{array.shape}".encode()
+    return hashlib.sha256(header + array.tobytes()).hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -78,19 +94,15 @@ def no_downloads(monkeypatch, tmp_path):
     monkeypatch.setitem(RELEASE, "url", UNREACHABLE_URL)
 
 
-def _torch_outputs(model, l_nhwc):
-    with torch.no_grad():
-        logits = model.logits(torch.from_numpy(l_nhwc.transpose(0, 3, 1, 2)))
-        ab_quarter = model.ab_quarter(logits)
-        outputs = logits, ab_quarter, model.upsample4(ab_quarter)
-    return [output.numpy().transpose(0, 2, 3, 1) for output in outputs]
+def _torch_outputs(oracle, name):
+    return oracle[f"logits_{name}"], oracle[f"ab_quarter_{name}"], oracle[f"ab_{name}"]
 
 
-@pytest.mark.parametrize("batch, height, width", [(2, 64, 64), (1, 96, 128), (1, 176, 176)])
-def test_converted_model_reproduces_the_release(torch_model, net, batch, height, width):
-    rng = np.random.default_rng(height * width)
-    lightness = rng.uniform(0.0, 100.0, (batch, height, width, 1)).astype("float32")
-    torch_logits, torch_ab, torch_ab_full = _torch_outputs(torch_model, lightness)
+@pytest.mark.parametrize("name", ["64x64", "96x128", "176x176"])
+def test_converted_model_reproduces_the_release(oracle, net, name):
+    batch, height, width = FORWARD_CASES[name]
+    lightness = _lightness(name)
+    torch_logits, torch_ab, torch_ab_full = _torch_outputs(oracle, name)
 
     logits = net(lightness, training=False)
     assert logits.shape == torch_logits.shape == (batch, height // 4, width // 4, 313)
@@ -107,17 +119,56 @@ def test_converted_model_reproduces_the_release(torch_model, net, batch, height,
     assert np.abs(ab_full - torch_ab_full).max() <= AB_TOLERANCE
 
 
-def test_a_wrong_layout_would_be_caught(torch_model):
+def test_a_wrong_layout_would_be_caught(oracle, pth_path):
     """Flipping the transposed conv's kernel (a plausible conversion bug) fails the tolerance."""
-    state_dict = torch_model.state_dict()
-    state_dict["model8.0.weight"] = torch.flip(state_dict["model8.0.weight"], dims=(2, 3))
+    state_dict = pth.load_state_dict(pth_path)
+    state_dict["model8.0.weight"] = np.flip(state_dict["model8.0.weight"], axis=(2, 3))
     flipped = convert.convert_state_dict(state_dict)
-    lightness = np.random.default_rng(0).uniform(0, 100, (1, 32, 32, 1)).astype("float32")
-    torch_logits = _torch_outputs(torch_model, lightness)[0]
+    lightness = _lightness("32x32")
+    torch_logits = _torch_outputs(oracle, "32x32")[0]
     logits = flipped(lightness, training=False).numpy() / convert.LOGIT_SCALE
     assert np.abs(logits - torch_logits).max() / np.abs(torch_logits).max() > 100 * (
         LOGITS_RELATIVE_TOLERANCE
     )
+
+
+@pytest.mark.parametrize("file_format", ["zip", "legacy"])
+def test_the_release_reads_without_pytorch_as_torch_load_reads_it(oracle, file_format):
+    state_dict = torch_file.read_state_dict(str(oracle[f"{file_format}_path"]))
+    assert list(state_dict) == oracle["keys"].tolist()
+    assert [_digest(value) for value in state_dict.values()] == oracle[
+        f"digests_{file_format}"].tolist()
+
+
+@pytest.fixture(scope="module")
+def torch_file_cases(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("cases")
+    return torch_runner.run({"torch_file_cases": {"directory": str(directory)}},
+                            directory)["torch_file_cases"]
+
+
+@pytest.mark.parametrize("file_format", ["zip", "legacy"])
+def test_every_dtype_and_layout_reads_as_torch_load_reads_it(torch_file_cases, file_format):
+    state_dict = torch_file.read_state_dict(str(torch_file_cases[f"{file_format}_path"]))
+    assert list(state_dict) == torch_file_cases[f"{file_format}_keys"].tolist()
+    for key, value in state_dict.items():
+        expected = torch_file_cases[f"{file_format}/{key}"]
+        assert value.dtype == expected.dtype and value.shape == expected.shape, key
+        np.testing.assert_array_equal(value, expected, err_msg=key)
+
+
+def test_a_file_that_would_run_code_is_refused(torch_file_cases, tmp_path):
+    with pytest.raises(ValueError, match="posix.system is not allowed|os.system is not allowed"):
+        torch_file.read_state_dict(str(torch_file_cases["hostile_path"]))
+    broken = tmp_path / "broken.pth"
+    broken.write_bytes(b"PK\x03\x04 not a zip")
+    with pytest.raises(ValueError, match="broken.pth"):
+        torch_file.read_state_dict(broken)
+    truncated = tmp_path / "truncated.pth"
+    data = pathlib.Path(str(torch_file_cases["legacy_path"])).read_bytes()
+    truncated.write_bytes(data[: len(data) - 10])
+    with pytest.raises(ValueError, match="truncated"):
+        torch_file.read_state_dict(truncated)
 
 
 def test_saved_outputs_load_back(net, converted_path, pth_path, tmp_path):
@@ -149,8 +200,8 @@ def test_model_out_is_checked_against_the_bins():
         convert.check_model_out(np.zeros((2, 312)))
 
 
-def test_foreign_state_dicts_are_refused(torch_model):
-    state_dict = {key: value.numpy() for key, value in torch_model.state_dict().items()}
+def test_foreign_state_dicts_are_refused(pth_path):
+    state_dict = torch_file.read_state_dict(pth_path)
 
     missing = dict(state_dict)
     del missing["model5.2.bias"]

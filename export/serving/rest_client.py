@@ -1,13 +1,18 @@
 r"""A small REST client for the colorizer served by TF Serving (standard library only).
 
 `python export/serving/rest_client.py photo.jpg old.png --server=http://localhost:8501
---model=colorizer --output_dir=colorized/ [--temperature=0.5]`
+--model=colorizer --output_dir=colorized/ [--temperature=0.5] [--format=jpeg]`
 
 Posts the images to `<server>/v1/models/<model>:predict` in TF Serving's row format,
-`{"instances": [{"image_bytes": {"b64": "..."}}]}` (signature `serving_default`; with
-`--temperature`, signature `serving_default_with_temperature` and a `temperature` per instance),
-decodes the base64 PNG of each answer (`colorized_png_bytes`) and writes
-`<output_dir>/<name>_colorized.png`. See export/serving/README.md.
+`{"instances": [{"image_bytes": {"b64": "..."}}]}` (signature `serving_default`, or
+`serving_jpeg` for JPEGs; with `--temperature`, their `_with_temperature` twin and a
+`temperature` per instance), decodes the base64 image of each answer (`colorized_png_bytes` or
+`colorized_jpeg_bytes`) and writes `<output_dir>/<name>_colorized.png` (or `.jpg`).
+
+A batch is all or nothing: if one image cannot be colorized (not an image, over the model's pixel
+cap) the server refuses the whole request. `predict_each` then sends the images one by one, so
+the good ones come back and the bad ones are named; the command line exits with status 1 if any
+image failed. See export/serving/README.md.
 """
 
 from __future__ import annotations
@@ -22,19 +27,31 @@ import urllib.request
 from collections.abc import Sequence
 
 # The SavedModel's serving contract (keras_colorful.export.saved_model_lib).
-SERVING_DEFAULT = "serving_default"
-WITH_TEMPERATURE = "serving_default_with_temperature"
+SIGNATURES = {"png": "serving_default", "jpeg": "serving_jpeg"}
+WITH_TEMPERATURE_SUFFIX = "_with_temperature"
 IMAGE_BYTES = "image_bytes"
-COLORIZED_PNG = "colorized_png_bytes"
+OUTPUTS = {"png": "colorized_png_bytes", "jpeg": "colorized_jpeg_bytes"}
+EXTENSIONS = {"png": ".png", "jpeg": ".jpg"}
 
 
-def build_request(images: Sequence[bytes], temperature: float | None = None) -> dict:
+class ImageError(RuntimeError):
+    """The server refused one image (`index` in the request, `message` its answer)."""
+
+    def __init__(self, index: int, message: str):
+        super().__init__(f"image {index}: {message}")
+        self.index = index
+        self.message = message
+
+
+def build_request(images: Sequence[bytes], temperature: float | None = None,
+                  image_format: str = "png") -> dict:
     r"""The JSON body (as a dict) of a predict request for encoded images.
 
     Args:
         images: encoded JPEG/PNG/... files, any sizes.
         temperature: None for the model's default (0.38), else the annealed-mean temperature
-            for every image (uses the `serving_default_with_temperature` signature).
+            for every image (uses the signature's `_with_temperature` twin).
+        image_format: "png" (signature `serving_default`) or "jpeg" (`serving_jpeg`).
 
     Returns:
         A dict to serialise with `json.dumps`.
@@ -46,6 +63,8 @@ def build_request(images: Sequence[bytes], temperature: float | None = None) -> 
     """
     if not images:
         raise ValueError("build_request needs at least one image.")
+    if image_format not in SIGNATURES:
+        raise ValueError(f"image_format must be one of {sorted(SIGNATURES)}, got {image_format!r}.")
     instances = []
     for image in images:
         if not isinstance(image, bytes | bytearray):
@@ -56,20 +75,21 @@ def build_request(images: Sequence[bytes], temperature: float | None = None) -> 
                 raise ValueError(f"temperature must be > 0, got {temperature}.")
             instance["temperature"] = float(temperature)
         instances.append(instance)
-    signature = SERVING_DEFAULT if temperature is None else WITH_TEMPERATURE
+    signature = SIGNATURES[image_format] + ("" if temperature is None else WITH_TEMPERATURE_SUFFIX)
     return {"signature_name": signature, "instances": instances}
 
 
-def parse_response(body: dict) -> list[bytes]:
-    r"""The PNG files of a predict answer, in request order.
+def parse_response(body: dict, image_format: str = "png") -> list[bytes]:
+    r"""The image files of a predict answer, in request order.
 
     Args:
         body: the parsed JSON answer: `{"predictions": [{"colorized_png_bytes": {"b64": ...},
             "height": ..., "width": ...}, ...]}` (row format), or `{"outputs": {...}}`
             (columnar format).
+        image_format: "png" or "jpeg", as requested.
 
     Returns:
-        The PNG bytes of each image.
+        The PNG (or JPEG) bytes of each image.
 
     Raises:
         RuntimeError: the server answered with an error.
@@ -80,17 +100,18 @@ def parse_response(body: dict) -> list[bytes]:
     >>> parse_response({"predictions": [{"colorized_png_bytes": {"b64": "iVBORw=="}, "height": 1}]})
     [b'\x89PNG']
     """
+    output = OUTPUTS[image_format]
     if "error" in body:
         raise RuntimeError(f"The server answered with an error: {body['error']}")
     if "predictions" in body:
-        pngs = [prediction.get(COLORIZED_PNG) for prediction in body["predictions"]]
-    elif "outputs" in body and COLORIZED_PNG in body["outputs"]:
-        pngs = body["outputs"][COLORIZED_PNG]
+        encoded = [prediction.get(output) for prediction in body["predictions"]]
+    elif "outputs" in body and output in body["outputs"]:
+        encoded = body["outputs"][output]
     else:
-        raise ValueError(f"No {COLORIZED_PNG!r} in the answer (keys: {sorted(body)}).")
-    if any(not isinstance(png, dict) or "b64" not in png for png in pngs):
-        raise ValueError(f"Expected {COLORIZED_PNG!r} as {{'b64': ...}} objects in the answer.")
-    return [base64.b64decode(png["b64"]) for png in pngs]
+        raise ValueError(f"No {output!r} in the answer (keys: {sorted(body)}).")
+    if any(not isinstance(image, dict) or "b64" not in image for image in encoded):
+        raise ValueError(f"Expected {output!r} as {{'b64': ...}} objects in the answer.")
+    return [base64.b64decode(image["b64"]) for image in encoded]
 
 
 def predict(
@@ -99,8 +120,9 @@ def predict(
     images: Sequence[bytes],
     temperature: float | None = None,
     timeout: float = 120.0,
+    image_format: str = "png",
 ) -> list[bytes]:
-    """Posts the images to TF Serving's REST predict endpoint; returns the PNGs.
+    """Posts the images to TF Serving's REST predict endpoint; returns the colorized images.
 
     Args:
         server: e.g. "http://localhost:8501".
@@ -108,15 +130,17 @@ def predict(
         images: encoded image files.
         temperature: None for the model's default, else the temperature for every image.
         timeout: seconds.
+        image_format: "png" or "jpeg", the answer's encoding.
 
     Returns:
-        The colorized PNG bytes of each image.
+        The colorized PNG (or JPEG) bytes of each image.
 
     Raises:
-        RuntimeError: an HTTP error or an error answer (with the server's message).
+        RuntimeError: an HTTP error or an error answer (with the server's message), for the
+            whole batch (see `predict_each`).
     """
     url = f"{server.rstrip('/')}/v1/models/{model}:predict"
-    data = json.dumps(build_request(images, temperature)).encode("utf-8")
+    data = json.dumps(build_request(images, temperature, image_format)).encode("utf-8")
     request = urllib.request.Request(
         url, data=data, headers={"Content-Type": "application/json"}, method="POST"
     )
@@ -127,29 +151,78 @@ def predict(
         raise RuntimeError(
             f"{url} answered HTTP {error.code}: {error.read().decode('utf-8', 'replace')}"
         ) from error
-    return parse_response(body)
+    return parse_response(body, image_format)
+
+
+def one_by_one_on_failure(send, images: Sequence[bytes]) -> list[bytes | ImageError]:
+    """`send(images)`; if the batch is refused (RuntimeError), `send([image])` for each image.
+
+    Returns:
+        For each image, its colorized bytes or its `ImageError`.
+    """
+    try:
+        return list(send(images))
+    except RuntimeError as error:
+        if len(images) == 1:
+            return [ImageError(0, str(error))]
+    results: list[bytes | ImageError] = []
+    for index, image in enumerate(images):
+        try:
+            results.extend(send([image]))
+        except RuntimeError as error:
+            results.append(ImageError(index, str(error)))
+    return results
+
+
+def predict_each(server: str, model: str, images: Sequence[bytes],
+                 **options) -> list[bytes | ImageError]:
+    """`predict`, surviving bad images (`one_by_one_on_failure`): bytes or `ImageError` each."""
+    return one_by_one_on_failure(lambda batch: predict(server, model, batch, **options), images)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    return client_main(argv, __doc__.splitlines()[0], "http://localhost:8501", predict_each)
+
+
+def client_main(argv: Sequence[str] | None, description: str, default_server: str,
+                predict_each_fn) -> int:
+    """The command line of both clients: read the images, `predict_each_fn`, write the results."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("images", nargs="+", help="image files to colorize")
-    parser.add_argument("--server", default="http://localhost:8501")
+    parser.add_argument("--server", default=default_server)
     parser.add_argument("--model", default="colorizer", help="model name on the server")
     parser.add_argument("--output_dir", default="colorized")
     parser.add_argument("--temperature", type=float, default=None)
+    parser.add_argument("--format", default="png", choices=sorted(SIGNATURES))
     args = parser.parse_args(argv)
     contents = []
     for path in args.images:
         with open(path, "rb") as file:
             contents.append(file.read())
-    pngs = predict(args.server, args.model, contents, args.temperature)
-    os.makedirs(args.output_dir, exist_ok=True)
-    for path, png in zip(args.images, pngs, strict=True):
-        name = os.path.splitext(os.path.basename(path))[0] + "_colorized.png"
-        with open(os.path.join(args.output_dir, name), "wb") as file:
-            file.write(png)
-        print(os.path.join(args.output_dir, name))
-    return 0
+    results = predict_each_fn(args.server, args.model, contents, temperature=args.temperature,
+                              image_format=args.format)
+    return write_results(args.images, results, args.output_dir, args.format)
+
+
+def write_results(paths: Sequence[str], results: Sequence, output_dir: str,
+                  image_format: str) -> int:
+    """Writes each colorized image as `<output_dir>/<name>_colorized.<ext>`; names failures.
+
+    Returns:
+        0, or 1 if some image failed (each named on stderr).
+    """
+    os.makedirs(output_dir, exist_ok=True)
+    status = 0
+    for path, result in zip(paths, results, strict=True):
+        if isinstance(result, Exception):
+            print(f"{path}: not colorized: {result}", file=sys.stderr)
+            status = 1
+            continue
+        name = os.path.splitext(os.path.basename(path))[0] + "_colorized" + EXTENSIONS[image_format]
+        with open(os.path.join(output_dir, name), "wb") as file:
+            file.write(result)
+        print(os.path.join(output_dir, name))
+    return status
 
 
 if __name__ == "__main__":

@@ -21,8 +21,42 @@ import tensorflow as tf
 NUM_SKIPPED_SHOWN = 5
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# The IHDR chunk's bit depth: signature (8), chunk length and type (8), width and height (8).
+_PNG_BIT_DEPTH_BYTE = 24
 
 logger = logging.getLogger(__name__)
+
+
+def is_16_bit_png(contents: tf.Tensor) -> tf.Tensor:
+    """Whether the bytes are a PNG of 16 bits per sample (IHDR bit depth, byte 24): bool scalar.
+
+    Example:
+        >>> import tensorflow as tf
+        >>> bool(is_16_bit_png(tf.io.encode_png(tf.zeros((1, 1, 1), tf.uint16))))
+        True
+    """
+    # The first bytes, padded: reading past the end of a short file would fail.
+    head = tf.strings.substr(contents, 0, _PNG_BIT_DEPTH_BYTE + 1) + b"\x00" * 32
+    is_png = tf.strings.substr(head, 0, len(_PNG_SIGNATURE)) == _PNG_SIGNATURE
+    return is_png & (tf.strings.substr(head, _PNG_BIT_DEPTH_BYTE, 1) == b"\x10")
+
+
+def decode_uint8(contents: tf.Tensor) -> tf.Tensor:
+    """Decodes JPEG, 8-bit PNG, BMP, GIF or WebP bytes to uint8 RGB `[H, W, 3]`.
+
+    As `decode_rgb` (gray repeated, alpha dropped, first GIF frame), without the float copy; a
+    16-bit PNG would be truncated here (value >> 8): use `decode_uint16_png` for those.
+    """
+    image = tf.io.decode_image(contents, channels=3, expand_animations=False)
+    image.set_shape([None, None, 3])
+    return image
+
+
+def decode_uint16_png(contents: tf.Tensor) -> tf.Tensor:
+    """Decodes PNG bytes to uint16 RGB `[H, W, 3]` (8-bit PNGs come back times 257)."""
+    image = tf.io.decode_png(contents, channels=3, dtype=tf.uint16)
+    image.set_shape([None, None, 3])
+    return image
 
 
 def decode_rgb(contents: tf.Tensor) -> tf.Tensor:
@@ -47,17 +81,12 @@ def decode_rgb(contents: tf.Tensor) -> tf.Tensor:
         >>> decode_rgb(png).numpy().tolist()
         [[[255.0, 0.0, 0.0]]]
     """
-    # PNGs go through the 16-bit decoder (8-bit ones come back times 257, so / 257 is exact);
-    # everything else through decode_image at 8 bits, the only depth its WebP decoder supports.
-    is_png = tf.strings.substr(contents, 0, len(_PNG_SIGNATURE)) == _PNG_SIGNATURE
+    # 16-bit PNGs through the 16-bit decoder, everything else (8-bit PNGs included) at 8 bits,
+    # the only depth decode_image's WebP decoder supports.
     image = tf.cond(
-        is_png,
-        lambda: (
-            tf.cast(tf.io.decode_png(contents, channels=3, dtype=tf.uint16), tf.float32) / 257.0
-        ),
-        lambda: tf.cast(
-            tf.io.decode_image(contents, channels=3, expand_animations=False), tf.float32
-        ),
+        is_16_bit_png(contents),
+        lambda: tf.cast(decode_uint16_png(contents), tf.float32) / 257.0,
+        lambda: tf.cast(decode_uint8(contents), tf.float32),
     )
     image.set_shape([None, None, 3])
     return image

@@ -21,7 +21,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import glob
 import os
 import re
 from collections.abc import Iterable
@@ -50,46 +49,125 @@ def source_paths(source: RawSource) -> list[str]:
     return [os.fspath(one) for one in source]
 
 
-def _is_image_name(path: str) -> bool:
-    return path.lower().endswith(IMAGE_EXTENSIONS)
+def _walk_files(root: str, max_depth: int | None = None, hidden: bool = True):
+    """Every file under `root`, following symbolic links but entering each folder once.
+
+    A link back up the tree (a loop) is noticed by the folder's identity (device, inode) and not
+    entered again, so the walk ends and lists each file once per path into a new folder.
+    """
+    seen_folders = set()
+    stack = [(root, 0)]
+    while stack:
+        folder, depth = stack.pop()
+        try:
+            status = os.stat(folder)
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name, reverse=True)
+        except OSError:
+            continue
+        if (status.st_dev, status.st_ino) in seen_folders:
+            continue
+        seen_folders.add((status.st_dev, status.st_ino))
+        for entry in entries:
+            if not hidden and entry.name.startswith("."):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=True):
+                    if max_depth is None or depth < max_depth:
+                        stack.append((entry.path, depth + 1))
+                elif entry.is_file(follow_symlinks=True):
+                    yield entry.path
+            except OSError:  # a dangling link or a file removed meanwhile
+                continue
 
 
-def _files_of_one_source(source: str) -> list[str]:
+def _glob_regex(pattern: str) -> re.Pattern:
+    """A glob pattern as a regular expression: `**` spans folders, `*` and `?` do not."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[" and "]" in pattern[i + 2:]:
+            end = pattern.index("]", i + 2)
+            body = pattern[i + 1: end].replace("\\", "\\\\")
+            out.append("[^" + body[1:] + "]" if body.startswith("!") else "[" + body + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def _glob_files(pattern: str) -> list[str]:
+    """The files a glob pattern matches (`**` recursive), loop-safe (see `_walk_files`)."""
+    parts = pattern.split("/")
+    fixed = 0
+    while fixed < len(parts) - 1 and not _GLOB_CHARACTERS.search(parts[fixed]):
+        fixed += 1
+    root = "/".join(parts[:fixed]) or ("/" if pattern.startswith("/") else ".")
+    depth = None if "**" in pattern else len(parts) - fixed - 1
+    relative = not fixed and not pattern.startswith("/")  # walked as "./name", given as "name"
+    regex = _glob_regex("./" + pattern if relative else pattern)
+    matches = [path for path in _walk_files(root, depth, hidden=False) if regex.match(path)]
+    return [path[2:] for path in matches] if relative else matches
+
+
+def _same_file_once(paths: Iterable[str]) -> list[str]:
+    """`paths` sorted, each file once (the first of the names that lead to one file)."""
+    seen, unique = set(), []
+    for path in sorted(set(paths)):
+        try:
+            status = os.stat(path)
+            identity = (status.st_dev, status.st_ino)
+        except OSError:
+            identity = path
+        if identity not in seen:
+            seen.add(identity)
+            unique.append(path)
+    return unique
+
+
+def _files_of_one_source(source: str, extensions: tuple[str, ...]) -> list[str]:
     """The image files named by one folder, glob pattern or file path."""
     source = os.path.expanduser(os.fspath(source))
     # An existing path is taken literally, so names like "photo [1].jpg" are not read as globs.
     if os.path.isfile(source):
         return [source]
     if os.path.isdir(source):
-        files = [
-            os.path.join(folder, name)
-            for folder, _, names in os.walk(source, followlinks=True)
-            for name in names
-            if _is_image_name(name)
-        ]
-        what = "folder"
+        candidates, what = _walk_files(source), "folder"
     elif _GLOB_CHARACTERS.search(source):
-        matches = [path for path in glob.glob(source, recursive=True) if os.path.isfile(path)]
-        files = [path for path in matches if _is_image_name(path)]
-        what = "glob pattern"
+        candidates, what = _glob_files(source), "glob pattern"
     else:
         raise ValueError(f"Image source does not exist: {source!r}.")
+    files = [path for path in candidates if path.lower().endswith(extensions)]
     if not files:
-        raise ValueError(
-            f"No image files ({', '.join(IMAGE_EXTENSIONS)}) found in {what} {source!r}."
-        )
+        raise ValueError(f"No image files ({', '.join(extensions)}) found in {what} {source!r}.")
     return files
 
 
-def list_image_files(source: RawSource) -> list[str]:
+def list_image_files(
+    source: RawSource, extensions: tuple[str, ...] = IMAGE_EXTENSIONS
+) -> list[str]:
     """Lists the image files of a folder tree, a glob pattern, a file, or a list of those.
 
-    Folders are searched recursively; files count as images by extension (jpg, jpeg, png, bmp,
-    gif, webp, any case). A file named explicitly is kept whatever its extension. The result is
-    sorted and free of duplicates, so it is the same on every machine.
+    Folders are searched recursively, following symbolic links but never around a loop; files
+    count as images by extension (`extensions`, any case: by default those TensorFlow decodes,
+    jpg, jpeg, png, bmp, gif, webp). A file named explicitly is kept whatever its extension. The
+    result is sorted and lists each file once (also one reached by several links), so it is the
+    same on every machine.
 
     Args:
         source: a folder, a glob pattern (`**` allowed), an image path, or a list of these.
+        extensions: lower-case file name endings that count as images.
 
     Returns:
         The sorted list of image paths.
@@ -110,10 +188,10 @@ def list_image_files(source: RawSource) -> list[str]:
     sources = source_paths(source)
     if not sources:
         raise ValueError("The list of image sources is empty.")
-    files: set[str] = set()
+    files: list[str] = []
     for one_source in sources:
-        files.update(_files_of_one_source(one_source))
-    return sorted(files)
+        files.extend(_files_of_one_source(one_source, tuple(extensions)))
+    return _same_file_once(files)
 
 
 def is_tfrecord_source(source: Any) -> bool:

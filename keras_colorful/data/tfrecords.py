@@ -269,8 +269,11 @@ def write_tfrecords(
         skipped=skipped,
         seed=seed,
     )
-    with tf.io.gfile.GFile(manifest_path(output_prefix), "w") as f:
+    # Written last, and whole (temporary name, then renamed): its presence means complete shards.
+    partial = manifest_path(output_prefix) + ".partial"
+    with tf.io.gfile.GFile(partial, "w") as f:
         json.dump(manifest.to_dict(), f, indent=2)
+    tf.io.gfile.rename(partial, manifest_path(output_prefix), overwrite=True)
     return manifest
 
 

@@ -2,8 +2,8 @@
 
 The steps are those of `inference.pipeline`: images whose network size is the same are batched
 through the network (`pipeline.predict_ab` and the x4 upsampling, in one `tf.function`); the
-full-resolution steps run one photo at a time by bands of rows (`inference.full_resolution`), so
-memory grows with the batch at the network size plus ONE full-resolution photo.
+full-resolution steps run one photo at a time in chunks (`inference.full_resolution`). On the
+first photo, the full-resolution steps compile on a thread while the network is traced.
 
 Example:
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import threading
 
 import keras
 import numpy as np
@@ -32,7 +33,7 @@ from keras_colorful.inference import full_resolution, pipeline
 DEFAULT_NETWORK_SIZE = pipeline.DEFAULT_NETWORK_SIZE
 DEFAULT_BATCH_SIZE = 8
 
-_SINGLE_IMAGE_TYPES = (str, os.PathLike, np.ndarray, Image.Image)
+_SINGLE_IMAGE_TYPES = (str, os.PathLike, bytes, bytearray, memoryview, np.ndarray, Image.Image)
 
 
 class _KerasPredictor:
@@ -45,12 +46,17 @@ class _KerasPredictor:
             input_signature=[
                 tf.TensorSpec([None, None, None, 1], tf.float32),
                 tf.TensorSpec([], tf.float32),
-            ]
+            ],
+            autograph=False,  # no Python control flow on tensors: a faster trace
         )
         def predict(l_network, temperature):
             return pipeline.upsample_to(pipeline.predict_ab(net, l_network, temperature))
 
         self._predict = predict
+
+    def trace(self) -> None:
+        """Traces the network's function now (it is traced once, for every shape)."""
+        self._predict.get_concrete_function()
 
     def __call__(self, l_network: np.ndarray, temperature: float) -> np.ndarray:
         return self._predict(tf.constant(l_network), tf.constant(temperature, tf.float32)).numpy()
@@ -85,6 +91,7 @@ class Colorizer:
             network_size = pipeline.network_size_for(1, 1, network_size)
         self.network_size = network_size
         self.model = model
+        self._warmed_up = False
         if isinstance(model, keras.Model):
             self._predict = _KerasPredictor(model)
         elif callable(model):
@@ -102,19 +109,22 @@ class Colorizer:
         temperature: float = constants.ANNEALED_MEAN_TEMPERATURE,
         batch_size: int = DEFAULT_BATCH_SIZE,
     ):
-        """Colorizes one image or a list of images.
+        """Colorizes one image, a list of images, or a batch `[N, H, W, C]`.
 
         Args:
-            images: one image or a list of images, each a file path (str or path-like), a PIL
-                image, or a numpy array `[H, W]` / `[H, W, 1]` (gray), `[H, W, 3]` (RGB) or
-                `[H, W, 4]` (RGBA, alpha ignored), uint8 or float with values in [0, 1]. Only
-                the lightness of colour inputs is used.
+            images: one image, a list of images, or a 4-D batch `[N, H, W, C]` (numpy or a
+                `tf.Tensor`). An image is a file path (str or path-like), the encoded bytes of a
+                file (JPEG, PNG, ...), a PIL image, or an array (numpy or `tf.Tensor`) `[H, W]` /
+                `[H, W, 1]` (gray), `[H, W, 3]` (RGB) or `[H, W, 4]` (RGBA, alpha ignored),
+                uint8 or float with values in [0, 1]. Only the lightness of colour inputs is
+                used.
             temperature: annealed-mean temperature T > 0: lower is more saturated, 1 is the
                 plain mean; the paper's 0.38 by default.
             batch_size: images per network call.
 
         Returns:
-            For one image, uint8 RGB `[H, W, 3]` at its resolution; for a list, a list of those.
+            For one image, uint8 RGB `[H, W, 3]` at its resolution; for a list, a list of those;
+            for a batch, uint8 `[N, H, W, 3]`.
 
         Raises:
             TypeError: an unsupported image type or dtype (the message names the image's index).
@@ -128,10 +138,18 @@ class Colorizer:
         >>> colorizer = Colorizer(models.build_model("tiny"), network_size=16)
         >>> len(colorizer.colorize([np.zeros((8, 8), "uint8")] * 3, batch_size=2))
         3
+        >>> colorizer.colorize(np.zeros((2, 8, 8, 3), "uint8")).shape
+        (2, 8, 8, 3)
         """
         temperature = bins.check_temperature(temperature)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}.")
+        if callable(getattr(images, "numpy", None)) and not isinstance(images, np.ndarray):
+            images = np.asarray(images.numpy())  # a tf.Tensor: an image or a batch
+        if isinstance(images, np.ndarray) and images.ndim == 4:
+            if not len(images):
+                return np.zeros(images.shape[:3] + (3,), np.uint8)
+            return np.stack(self.colorize(list(images), temperature, batch_size))
         single = isinstance(images, _SINGLE_IMAGE_TYPES)
         items = [images] if single else list(images)
         results: list[np.ndarray | None] = [None] * len(items)
@@ -139,9 +157,10 @@ class Colorizer:
         pending: dict[tuple[int, int], list[tuple[int, np.ndarray]]] = {}
         for index, item in enumerate(items):
             rgb = image_io.to_rgb_array(item, index=None if single else index)
+            size = pipeline.network_size_for(*rgb.shape[:2], self.network_size)
+            self._warm_up(rgb.dtype, size)
             l_full = full_resolution.lightness(rgb)
             del rgb
-            size = pipeline.network_size_for(*l_full.shape[:2], self.network_size)
             group = pending.setdefault(size, [])
             group.append((index, l_full))
             if len(group) == batch_size:
@@ -149,6 +168,19 @@ class Colorizer:
         for size, group in pending.items():
             self._colorize_group(group, size, temperature, results)
         return results[0] if single else results
+
+    def _warm_up(self, rgb_dtype, size) -> None:
+        """Once: compiles the full-resolution steps on a thread while the network is traced."""
+        if self._warmed_up:
+            return
+        compiling = threading.Thread(target=full_resolution.warm_up, args=(rgb_dtype, size))
+        compiling.start()
+        try:
+            if isinstance(self._predict, _KerasPredictor):
+                self._predict.trace()
+        finally:
+            compiling.join()
+        self._warmed_up = True
 
     def _colorize_group(self, group, size, temperature, results) -> None:
         """Runs images of one network size through the network and fills in `results`."""
@@ -158,6 +190,25 @@ class Colorizer:
         ab_network = self._predict(l_network, temperature)
         for (index, l_full), ab in zip(group, ab_network, strict=True):
             results[index] = full_resolution.reconstruct_uint8(l_full, ab)
+
+    def predict(
+        self,
+        x,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        temperature: float = constants.ANNEALED_MEAN_TEMPERATURE,
+    ):
+        """Keras-style `colorize`: `x` is a batch `[N, H, W, C]` (numpy or `tf.Tensor`) or a list.
+
+        Returns uint8 RGB `[N, H, W, 3]` for a batch, a list of images for a list.
+
+        Example:
+
+        >>> from keras_colorful import models
+        >>> colorizer = Colorizer(models.build_model("tiny"), network_size=16)
+        >>> colorizer.predict(np.zeros((3, 8, 12, 1), "uint8"), batch_size=2).shape
+        (3, 8, 12, 3)
+        """
+        return self.colorize(x, temperature=temperature, batch_size=batch_size)
 
     def predict_ab(
         self, l_full: np.ndarray, temperature: float = constants.ANNEALED_MEAN_TEMPERATURE

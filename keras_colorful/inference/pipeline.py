@@ -12,7 +12,9 @@ The authors' demo, step by step (every caller chains these functions, nothing el
 5. `reconstruct(l_full, ab_quarter)`: the photo's ORIGINAL L joined with that ab, Lab to RGB,
    clipped to [0, 1]; `to_uint8` rounds it.
 
-`colorize_rgb` / `colorize_uint8` run all of it on a batch of same-size images. The callers:
+`colorize_rgb` / `colorize_uint8` run all of it on a batch of same-size images;
+`inference.pipeline_by_bands` runs steps 1 and 4-5 for one large image in the graph, by bands of
+rows, in bounded memory (the SavedModel's encoded-image path). The callers:
 `inference.Colorizer` (the Python API: the full-resolution steps 1, 4 and 5 by bands of rows, see
 `inference.full_resolution`), `export.saved_model_lib` (TF Serving), `export.tflite_lib`,
 `training.callbacks` (TensorBoard grids) and `evaluation` (through the `Colorizer`).
@@ -377,3 +379,4 @@ def colorize_uint8(
     TensorShape([2, 8, 8, 3])
     """
     return colorize_rgb(net, uint8_to_rgb(images), temperature, network_size)
+

@@ -8,11 +8,16 @@
   chief's latest checkpoint, so restarting the whole job after a worker died resumes it. Each
   worker reads its own share of the files (or TFRecord shards).
 - Checkpoints (model, optimiser, step) every `checkpoint_every` steps with
-  `tf.train.CheckpointManager`; a restarted run restores the latest one and continues to
-  `train_steps`. The data order is reseeded from (seed, step) on resume so that a resumed run does
-  not replay the images it has already seen (Keras owns the tf.data iterator, whose exact position
+  `tf.train.CheckpointManager`; a restarted run restores the newest checkpoint that restores,
+  found by its files (`checkpoints`), and continues to `train_steps`. A folder holding
+  checkpoints never starts again from step 0 unless `restart=True` (which moves the old ones
+  aside). The data order is reseeded from (seed, step) on resume so that a resumed run does not
+  replay the images it has already seen (Keras owns the tf.data iterator, whose exact position
   is not checkpointed).
-- Writes `config.json`, TensorBoard logs (`logs/`), and at the end the network as `model.keras`.
+- One run per folder (`run_directory.RunLock`); the settings are checked against the run's
+  `config.json` before anything is written (`run_directory.check_and_record_config`).
+- Writes `config.json`, TensorBoard logs (`logs/`), and at the end the network as `model.keras`
+  (atomically: a kill leaves the old file or the new one).
 
 Example (a 2-step demo run on generated photos):
 >>> import tempfile
@@ -26,6 +31,7 @@ Example (a 2-step demo run on generated photos):
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
@@ -35,11 +41,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_colorful import models
+from keras_colorful import files, models
 from keras_colorful.data import pipeline, sources
 from keras_colorful.training import (
     callbacks,
+    checkpoints,
     optimizer,
+    run_directory,
     strategies,
     synthetic_photos,
     training_model,
@@ -62,27 +70,42 @@ def load_prior(path: str | None) -> np.ndarray | None:
 
 
 def resolve_data(config: config_lib.TrainingConfig) -> config_lib.TrainingConfig:
-    """Fills in the demo data folder when no data_dir is given."""
+    """The config with the demo data folder filled in when no data_dir is given (no writes)."""
     if config.data_dir is not None:
         return config
     demo_dir = os.path.join(config.model_dir, "demo_photos")
-    synthetic_photos.write_demo_photos(demo_dir, count=DEMO_PHOTOS, seed=config.seed)
-    log.warning(
-        "No data_dir given: this is a DEMO run on %d generated photos in %s. "
-        "Pass --data_dir to train on your own photos.", DEMO_PHOTOS, demo_dir)
     return dataclasses.replace(config, data_dir=demo_dir, demo=True)
 
 
-def train_and_evaluate(config: config_lib.TrainingConfig, strategy=None, verbose="auto") -> dict:
+def write_demo_photos(config: config_lib.TrainingConfig) -> None:
+    """Writes the generated photos of a demo run (kept when already there)."""
+    synthetic_photos.write_demo_photos(config.data_dir, count=DEMO_PHOTOS, seed=config.seed)
+    log.warning(
+        "No data_dir given: this is a DEMO run on %d generated photos in %s. "
+        "Pass --data_dir to train on your own photos.", DEMO_PHOTOS, config.data_dir)
+
+
+def train_and_evaluate(
+    config: config_lib.TrainingConfig, strategy=None, verbose="auto", restart: bool = False
+) -> dict:
     """Trains (or resumes) the run described by `config`. Returns a summary dict.
 
     Args:
         config: the run. `config.json` is written to `config.model_dir`.
         strategy: a `tf.distribute.Strategy`; None builds one from `config.strategy`.
         verbose: Keras `fit` verbosity (1 = progress bar with ETA).
+        restart: start again from step 0 in a folder that holds checkpoints: the old ones move
+            to `checkpoints.before-restart-<time>` (nothing is deleted). Without it such a folder
+            resumes, and one whose checkpoints all fail to restore is an error.
+
+    Raises:
+        run_directory.RunInUseError: another run holds `model_dir`.
+        ValueError: settings that cannot resume the run in `model_dir`, or checkpoints of which
+            none restores (the message names each and why).
 
     Returns:
-        {"step", "resumed_from", "loss", "unweighted_loss", "images_per_second",
+        {"step", "resumed_from", "loss", "unweighted_loss", "loss_per_pixel",
+         "unweighted_loss_per_pixel", "images_per_second",
          "model_path", "data", "is_chief", "net"} where "data" is the pipeline's report (files,
         skipped files; for TFRecords the number of shard files), "is_chief" whether this process
         wrote model_dir, and "net" the trained network.
@@ -90,14 +113,28 @@ def train_and_evaluate(config: config_lib.TrainingConfig, strategy=None, verbose
     # First: a multi-worker strategy must be set up before other TensorFlow work.
     strategy = strategy or strategies.make_strategy(config.strategy, tpu=config.tpu)
     is_chief = strategies.is_chief(strategy)
+    # Only the chief owns model_dir: its lock keeps a second run out for the whole run.
+    lock = run_directory.RunLock(config.model_dir) if is_chief else contextlib.nullcontext()
+    with lock:
+        return _train_and_evaluate(config, strategy, is_chief, verbose, restart)
+
+
+def _train_and_evaluate(config, strategy, is_chief, verbose, restart) -> dict:
     # The chief writes model_dir; other workers write to model_dir/workertemp_<id>, removed at
     # the end (and here, if a killed run left it behind).
     work_dir = strategies.output_dir(config.model_dir, strategy)
     strategies.remove_worker_dir(config.model_dir, strategy)
+    checkpoint_dir = os.path.join(config.model_dir, "checkpoints")
     config = resolve_data(config)
+    if is_chief:  # checked before anything is written
+        run_directory.check_and_record_config(config, restart=restart)
+        if restart:
+            moved = run_directory.set_aside_checkpoints(checkpoint_dir)
+            if moved:
+                log.warning("Restarting from step 0: the old checkpoints are in %s.", moved)
+    if config.demo:
+        write_demo_photos(config)
     os.makedirs(work_dir, exist_ok=True)
-    if is_chief:
-        config.write_json()
     if config.batch_size % strategy.num_replicas_in_sync:
         log.warning("batch_size %d is not a multiple of the %d replicas: replicas get unequal "
                     "shares of each batch.", config.batch_size, strategy.num_replicas_in_sync)
@@ -118,14 +155,23 @@ def train_and_evaluate(config: config_lib.TrainingConfig, strategy=None, verbose
         strategies.adapt_keras_model(trainer, strategy)
         adam.build(trainer.trainable_variables)
         checkpoint = tf.train.Checkpoint(model=trainer, optimizer=adam)
+        # Every worker restores the chief's newest checkpoint that restores.
+        restored = checkpoints.restore_newest(checkpoint, checkpoint_dir)
+        if restored.found and restored.path is None:
+            raise ValueError(
+                f"None of the {restored.found} checkpoints in {checkpoint_dir} restores: "
+                + "; ".join(f"{path}: {reason}" for path, reason in restored.skipped)
+                + ". Nothing was changed. Start again from step 0 with --restart (the old "
+                "checkpoints are kept aside), or use another --model_dir."
+            )
+        if is_chief:
+            checkpoints.set_aside_unreadable(restored)
+            checkpoints.rewrite_state_file(checkpoint_dir)
         # Every worker saves (saving may run collective ops); only the chief's copy is kept.
         manager = tf.train.CheckpointManager(
             checkpoint, os.path.join(work_dir, "checkpoints"),
             max_to_keep=config.keep_checkpoints)
-        # Every worker restores the chief's latest checkpoint.
-        latest = tf.train.latest_checkpoint(os.path.join(config.model_dir, "checkpoints"))
-        if latest:
-            checkpoint.restore(latest).assert_existing_objects_matched()
+    latest = restored.path
     start_step = int(adam.iterations.numpy())
     if start_step:
         log.warning("Resuming from %s at step %d.", latest, start_step)
@@ -143,6 +189,12 @@ def train_and_evaluate(config: config_lib.TrainingConfig, strategy=None, verbose
         config.eval_dir or source, config.num_summary_images, config.crop_size
     ) if is_chief else None
     steps_per_epoch = min(config.checkpoint_every, config.train_steps)
+    if start_step < config.train_steps:
+        log.warning(
+            "Training to step %d. Each Keras 'epoch' below is one checkpoint interval of %d "
+            "steps (not a pass over the photos). Losses: per image (loss, unweighted_loss) and "
+            "in nats per output pixel (loss_per_pixel, unweighted_loss_per_pixel).",
+            config.train_steps, steps_per_epoch)
     summaries = callbacks.TrainingSummaries(
         os.path.join(work_dir, "logs"), adam, config.batch_size, net=net,
         eval_rgb=eval_rgb, log_every=min(10, steps_per_epoch),
@@ -152,13 +204,15 @@ def train_and_evaluate(config: config_lib.TrainingConfig, strategy=None, verbose
         epochs=math.ceil(config.train_steps / steps_per_epoch),
         initial_epoch=start_step // steps_per_epoch,
         steps_per_epoch=steps_per_epoch,
+        shuffle=False,  # the dataset shuffles itself
         callbacks=[callbacks.StopAtStep(adam, config.train_steps),
                    callbacks.CheckpointEveryEpoch(manager, adam), summaries],
         verbose=verbose,
     ) if start_step < config.train_steps else None
 
     model_path = os.path.join(config.model_dir, MODEL_FILENAME)
-    net.save(os.path.join(work_dir, MODEL_FILENAME))  # all workers save; the chief's is kept
+    # All workers save (saving may run collective ops); the chief's is kept.
+    files.save_keras_model(net, os.path.join(work_dir, MODEL_FILENAME))
     strategies.remove_worker_dir(config.model_dir, strategy)
     last = {k: float(v[-1]) for k, v in history.history.items()} if history else {}
     return {
@@ -166,6 +220,8 @@ def train_and_evaluate(config: config_lib.TrainingConfig, strategy=None, verbose
         "resumed_from": start_step,
         "loss": last.get("loss"),
         "unweighted_loss": last.get("unweighted_loss"),
+        "loss_per_pixel": last.get("loss_per_pixel"),
+        "unweighted_loss_per_pixel": last.get("unweighted_loss_per_pixel"),
         "images_per_second": summaries.images_per_second,
         "model_path": model_path,
         "data": source.report(),

@@ -1,7 +1,7 @@
-"""Reading PyTorch `.pth` state dicts, and converting a released file in one call.
+"""Reading PyTorch `.pth` state dicts as numpy, and converting a released file in one call.
 
-Reading needs torch (`pip install keras-colorful[convert]`); it is imported only here, when a
-`.pth` file is read, and only tensors are unpickled (`torch.load(weights_only=True)`).
+No PyTorch needed: `weights.torch_file` reads the file as safely as
+`torch.load(weights_only=True)` (only tensors are unpickled).
 """
 
 from __future__ import annotations
@@ -11,41 +11,30 @@ import pathlib
 
 import numpy as np
 
-from keras_colorful import models
-from keras_colorful.weights import convert
+from keras_colorful import files, models
+from keras_colorful.weights import convert, torch_file
 
 
 def load_state_dict(pth_path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Reads a PyTorch `.pth` state dict (needs torch; only tensors are unpickled).
+    """Reads a PyTorch `.pth` state dict, every value as a float64 numpy array.
 
     Args:
-        pth_path: the file.
+        pth_path: the file (`torch.save(model.state_dict(), path)`, zip or legacy format).
 
     Returns:
         The state dict with numpy float64 values.
 
     Raises:
-        ImportError: torch is not installed (the message says how to install it).
-        ValueError: the file is missing or is not a state dict of tensors.
+        ValueError: the file is missing or is not a state dict of tensors (named in the message).
+
+    Example:
+
+    >>> load_state_dict("no/such/file.pth")
+    Traceback (most recent call last):
+    ...
+    ValueError: No such weights file: 'no/such/file.pth'.
     """
-    path = pathlib.Path(os.fspath(pth_path)).expanduser()
-    if not path.is_file():
-        raise ValueError(f"No such weights file: {str(path)!r}.")
-    try:
-        import torch
-    except ImportError as error:
-        raise ImportError(
-            f"Reading the PyTorch file {str(path)!r} needs torch: `pip install "
-            "keras-colorful[convert]` (or `pip install torch`). Alternatively convert it once "
-            "where torch is installed with `python scripts/convert_official_weights.py "
-            "--pth=... --output=eccv16.keras` and load the .keras file."
-        ) from error
-    try:
-        state_dict = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many kinds for foreign or broken files
-        raise ValueError(f"Cannot read {str(path)!r} as a PyTorch state dict: {error}") from error
-    if not isinstance(state_dict, dict):
-        raise ValueError(f"{str(path)!r} holds a {type(state_dict).__name__}, not a state dict.")
+    state_dict = torch_file.read_state_dict(pth_path)
     return {key: convert.to_numpy(value) for key, value in state_dict.items()}
 
 
@@ -64,7 +53,6 @@ def convert_pth(
         The converted network.
 
     Raises:
-        ImportError: torch is not installed.
         ValueError: an unreadable or foreign file, or an output name of another kind.
     """
     if output_path is not None:
@@ -75,7 +63,8 @@ def convert_pth(
     if output_path is not None:
         output_path.parent.mkdir(parents=True, exist_ok=True)
         if output_path.name.endswith(".keras"):
-            net.save(output_path)
+            files.save_keras_model(net, output_path)
         else:
-            net.save_weights(output_path)
+            with files.atomic_path(output_path, suffix=".weights.h5") as partial:
+                net.save_weights(partial)
     return net

@@ -174,7 +174,7 @@ def released_network(
 
     What `keras_colorful.load("eccv16", weights_path=...)` uses. The conversion is cached in
     `cache_dir` as `<name>-<sha256 of the file>-converted-v<N>.keras`; a cached conversion is
-    loaded without torch. If the cache cannot be written, a warning says so and the network is
+    loaded without converting again. If the cache cannot be written, a warning says so and the network is
     returned anyway.
 
     Args:
@@ -188,7 +188,6 @@ def released_network(
 
     Raises:
         FileNotFoundError, ValueError, OSError: see `released_weights_path`.
-        ImportError: a first conversion without torch installed.
     """
     cache_dir = _cache_dir(cache_dir)
     weights_file, digest = _locate(name, weights_path, cache_dir, check_hash)
