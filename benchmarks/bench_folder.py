@@ -9,7 +9,9 @@ bundled model loaded and warmed up once: "command" runs the command's path
 network and PNG writing overlap on threads), "sequential" reads, colorizes and writes each PNG
 in turn. They take the subfolders in turn (interleaved), and every output file of the two is
 compared byte for byte. Model loading is not timed (the command's `load_colorizer` returns the
-worker's loaded model). `--writers N ...` adds command rows with other `WRITE_THREADS`.
+worker's loaded model). A third row runs the command with `--png-compression 1` (the PNG level
+that bounds the folder; its files are compared by pixels and size). `--writers N ...` adds
+command rows with other `WRITE_THREADS`.
 
 Example:
 
@@ -33,6 +35,7 @@ except ImportError:  # run as a script from benchmarks/
 MODULE = "benchmarks.bench_folder"
 PHOTO_SIZE = (1224, 1632)  # 2 MP (height, width)
 RATIO_TARGET = 1.7
+FAST_PNG_LEVEL = 1  # the third row's --png-compression
 
 
 def photos_per_s(count: int, seconds: float) -> float:
@@ -60,8 +63,10 @@ def make_handler(spec: dict):
         model_source.load_colorizer = lambda args: state["colorizer"]  # loaded once, not timed
         colorize.WRITE_THREADS = int(spec.get("write_threads") or colorize.WRITE_THREADS)
         try:
+            level = spec.get("png_compression")
             status = cli.main(["colorize", str(folder), "--output", str(output),
-                               "--batch-size", "1", "--noprogress"])
+                               "--batch-size", "1", "--noprogress",
+                               *([] if level is None else ["--png-compression", str(level)])])
         finally:
             model_source.load_colorizer, colorize.WRITE_THREADS = saved
         if status != 0:
@@ -97,8 +102,19 @@ def _same_bytes(first: pathlib.Path, second: pathlib.Path) -> tuple[int, int]:
     return same, len(files)
 
 
+def _same_pixels_and_size(first: pathlib.Path, second: pathlib.Path) -> tuple[int, float]:
+    """(PNGs of `first` with the same pixels in `second`, total bytes of second / first)."""
+    from PIL import Image
+
+    files = sorted(first.rglob("*.png"))
+    same = sum(Image.open(f).tobytes() == Image.open(second / f.relative_to(first)).tobytes()
+               for f in files)
+    sizes = [sum(f.stat().st_size for f in folder.rglob("*.png")) for folder in (first, second)]
+    return same, sizes[1] / sizes[0]
+
+
 def folder_table(count: int, rounds: int, start_worker, work_dir: str, size=PHOTO_SIZE,
-                 write_threads=()) -> tuple[common.Table, dict]:
+                 write_threads=(), png_compression=FAST_PNG_LEVEL) -> tuple[common.Table, dict]:
     """Photos/s of the command and of one photo after another on `count` generated photos."""
     try:
         from benchmarks import photos
@@ -116,6 +132,9 @@ def folder_table(count: int, rounds: int, start_worker, work_dir: str, size=PHOT
                          f"{colorize.WRITE_THREADS} writers)",
               "sequential": "one after another: read, colorize, write PNG"}
     specs = [("command", {"path": "command"}), ("sequential", {"path": "sequential"})]
+    if png_compression is not None:
+        labels["command_png"] = f"the command, --png-compression {png_compression}"
+        specs.append(("command_png", {"path": "command", "png_compression": png_compression}))
     for threads in write_threads:
         labels[f"command_{threads}"] = f"the command, WRITE_THREADS = {threads} [explore]"
         specs.append((f"command_{threads}", {"path": "command", "write_threads": threads}))
@@ -138,13 +157,19 @@ def folder_table(count: int, rounds: int, start_worker, work_dir: str, size=PHOT
         for worker in workers:
             worker.close()
     same, total = _same_bytes(root / "out" / "sequential", root / "out" / "command")
+    png_note = ""
+    if png_compression is not None:
+        same_pixels, size_ratio = _same_pixels_and_size(root / "out" / "command",
+                                                        root / "out" / "command_png")
+        png_note = (f" --png-compression {png_compression}: {same_pixels} of {total} with the same "
+                    f"pixels, files {size_ratio:.2f}x the size.")
     sequential_rate = photos_per_s(count, seconds["sequential"])
     table = common.Table(
         f"A folder of photos: {count} generated {size[1]}x{size[0]} JPEGs to PNGs",
         ["path", "photos/s", "s in all", "/ one after another", "CPU s per photo",
          "cores busy"])
     raw = {"photos": count, "rounds": rounds, "seconds": seconds, "cpu_seconds": cpu_seconds,
-           "identical_outputs": same, "outputs": total, "rows": []}
+           "identical_outputs": same, "outputs": total, "rows": [], "png_note": png_note}
     for name, _ in specs:
         rate = photos_per_s(count, seconds[name])
         raw["rows"].append({"name": name, "photos_per_s": rate,
@@ -154,8 +179,8 @@ def folder_table(count: int, rounds: int, start_worker, work_dir: str, size=PHOT
     table.notes.append(
         f"Both at --batch-size 1, the bundled model at network size 256, loaded and warmed up "
         f"once per worker (not timed); {rounds} subfolders taken in turn. Outputs: {same} of "
-        f"{total} PNGs of the command byte for byte equal to one after another's. Cores busy: the "
-        f"worker's CPU time (all its threads) over its wall time; the machine has "
+        f"{total} PNGs of the command byte for byte equal to one after another's.{png_note} Cores "
+        f"busy: the worker's CPU time (all its threads) over its wall time; the machine has "
         f"{common.machine_info()['cores']}.")
     shutil.rmtree(root, ignore_errors=True)
     return table, raw

@@ -89,6 +89,7 @@ def test_run_all_tiny(tmp_path):
     assert result["raw"]["photo"]["max_difference"] <= 1
     folder = result["raw"]["folder"]
     assert folder["identical_outputs"] == folder["outputs"] == 4
+    assert "--png-compression 1: 4 of 4 with the same pixels" in folder["png_note"]
     assert [row[0] for row in tables["Start-up"].rows][:2] == [
         "to first photo written (end to end)", "then the process exit"]
     for table in result["tables"]:

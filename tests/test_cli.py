@@ -309,6 +309,9 @@ def test_same_defaults_everywhere_and_native_or_0_for_each_photos_own_size(comma
          "not allowed with"),
         (["colorize", "x.jpg", "-o", "o", "--quality", "101"], "from 1 to 100"),
         (["colorize", "x.jpg", "-o", "o", "--format", "gif"], "invalid choice"),
+        (["colorize", "x.jpg", "-o", "o", "--png-compression", "10"], "invalid choice"),
+        (["colorize", "x.jpg", "-o", "o", "--format", "jpg", "--png-compression", "1"],
+         "--png-compression applies to --format png only"),
     ],
 )
 def test_flag_errors_exit_2(argv, message, capsys):
@@ -466,6 +469,17 @@ def test_colorize_formats_and_quality(model_path, tmp_path):
             assert image.size == (64, 48)
         sizes[output_format, quality] = written.stat().st_size
     assert sizes["jpg", 5] < sizes["jpg", 95]
+    pixels = {}
+    for level in (0, 9):
+        output = tmp_path / f"png{level}"
+        argv = ["colorize", str(photo), "-o", str(output), "--model", str(model_path),
+                "--network-size=16", "--png-compression", str(level), "-q"]
+        assert cli.main(argv) == cli.EXIT_OK
+        written = output / "image_000.png"
+        pixels[level] = np.asarray(Image.open(written))
+        sizes["png", level] = written.stat().st_size
+    np.testing.assert_array_equal(pixels[0], pixels[9])  # lossless at every level
+    assert sizes["png", 0] > 48 * 64 * 3 > sizes["png", 9]  # level 0 stores the pixels as they are
 
 
 def test_python_m_keras_colorful_starts_quietly(model_path, tmp_path):

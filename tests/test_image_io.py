@@ -148,6 +148,11 @@ def test_write_then_read_png_round_trips(tmp_path):
     path = image_io.write_image(tmp_path / "new" / "folder" / "out.png", rgb)
     assert path.is_file()
     np.testing.assert_array_equal(image_io.read_image(path), rgb)
+    for level in (0, 1, 9):
+        path = image_io.write_image(tmp_path / f"level{level}.png", rgb, png_compression=level)
+        np.testing.assert_array_equal(image_io.read_image(path), rgb)
+    with pytest.raises(ValueError, match="png_compression must be from 0 to 9, got 10"):
+        image_io.write_image(tmp_path / "x.png", rgb, png_compression=10)
 
 
 def test_write_rejects_non_uint8_rgb(tmp_path):

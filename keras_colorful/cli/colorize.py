@@ -58,6 +58,9 @@ def add_parser(commands) -> None:
                  help="image format of the outputs (and their suffix)")
     flags.option(parser, "quality", type=flags.percent, default=None, metavar="Q",
                  help="jpg and webp quality, 1-100 (default: Pillow's, 75 for jpg, 80 for webp)")
+    flags.option(parser, "png_compression", type=int, choices=range(10), default=None,
+                 metavar="LEVEL", help="png zlib level, 0-9 (default: Pillow's 6; 1 writes "
+                 "several times faster, files about 15%% larger)")
     flags.boolean(parser, "overwrite", False, "replace outputs that exist (never an input)")
     flags.boolean(parser, "skip_existing", False,
                   "keep outputs that exist and skip their images (to finish an interrupted run)")
@@ -241,6 +244,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.quality is not None and args.format == "png":
         raise flags.UsageError("--quality applies to --format jpg and webp, not png.")
+    if args.png_compression is not None and args.format != "png":
+        raise flags.UsageError("--png-compression applies to --format png only.")
     if args.overwrite and args.skip_existing:
         raise flags.UsageError("--overwrite and --skip-existing exclude each other.")
     output_dir = pathlib.Path(args.output)
@@ -273,7 +278,8 @@ def run(args: argparse.Namespace) -> int:
         (path, output), original, result = item
         if args.side_by_side:
             result = full_resolution.comparison_grid(original, result)
-        image_io.write_image(output, result, quality=args.quality)
+        image_io.write_image(output, result, quality=args.quality,
+                             png_compression=args.png_compression)
 
     window = max(2 * args.batch_size, 2 * WRITE_THREADS)  # photos in flight, read or written
     written = 0
