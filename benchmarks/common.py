@@ -28,6 +28,8 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
+from keras_colorful import files
+
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 # The environment variable naming a folder of JPEG photos (searched recursively) for the input
 # pipeline benchmark and the int8 calibration. Without it they use generated photos.
@@ -319,6 +321,4 @@ def machine_info() -> dict:
 
 def write_json(path: str | os.PathLike, data: dict) -> None:
     """Writes `data` as indented JSON (parents created)."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    files.write_text(path, json.dumps(data, indent=2, default=str) + "\n")

@@ -69,9 +69,18 @@ WEIGHT_DECAY = 1e-3
 STRATEGIES = ("auto", "mirrored", "multi_worker", "tpu", "one_device")
 # Processing modes of the `tf.data` service (`data.service`).
 DATA_SERVICE_MODES = ("distributed_epoch", "parallel_epochs")
-# TFLite variants of `export.tflite_lib`, and the inputs a TFLite model can take.
+# TFLite variants of `export.tflite_lib`, and the inputs a TFLite model can take: L or gray at the
+# network size (ab out), or the photo itself at its own size (the colorized photo out).
 QUANTIZATIONS = ("float32", "float16", "dynamic_int8", "int8")
 TFLITE_INPUT_TYPES = ("l_float", "gray_uint8")
+TFLITE_IMAGE_INPUT_TYPES = ("rgb_image", "gray_image")
+# The accuracy gate of `export.tflite_accuracy`: the (mean, 99th percentile) ab difference from
+# the float32 network, in Lab units, that each quantized variant must stay within.
+TFLITE_ACCURACY_LIMITS = {"dynamic_int8": (1.0, 8.0), "int8": (2.0, 12.0)}
+# The SavedModel's signatures (`export.saved_model_lib`): the largest image (height x width) they
+# accept, read from its header before decoding, and the quality of their JPEG output.
+SERVING_MAX_PIXELS = 50_000_000
+SERVING_JPEG_QUALITY = 90
 # What a command line says for "run the network at each photo's own size (rounded to a multiple
 # of 8)"; the library says None. `inference.pipeline.parse_network_size` reads both (and 0).
 NATIVE_NETWORK_SIZE = "native"

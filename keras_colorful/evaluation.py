@@ -53,6 +53,14 @@ class _MethodStats:
         self.num_values += difference.size
         self.image_psnrs.append(metrics.psnr_from_mse(squared_error / difference.size))
 
+    def merge(self, other: _MethodStats) -> None:
+        """Adds the images of `other` (one image's statistics, computed once, go to several)."""
+        self.curve.merge(other.curve)
+        self.rebalanced_curve.merge(other.rebalanced_curve)
+        self.squared_error += other.squared_error
+        self.num_values += other.num_values
+        self.image_psnrs.extend(other.image_psnrs)
+
     def summary(self) -> dict[str, float]:
         return {
             "auc": self.curve.auc(),
@@ -62,10 +70,9 @@ class _MethodStats:
         }
 
 
-def _folder_of(path: str, data_dir) -> str:
-    """The top-level folder of `data_dir` that holds `path` ("." when directly in it)."""
-    root = os.fspath(data_dir)
-    if not os.path.isdir(root):
+def _folder_of(path: str, root: str | None) -> str:
+    """The top-level folder of `root` that holds `path` ("." when directly in it, or no folder)."""
+    if root is None:
         return "."
     parts = os.path.relpath(path, root).split(os.sep)
     return parts[0] if len(parts) > 1 else "."
@@ -163,13 +170,12 @@ def evaluate_folder(
 
     stats = {method: _MethodStats() for method in METHODS}
     folder_stats: dict[str, dict[str, _MethodStats]] = {}
-    folder_images: dict[str, int] = {}
+    root = os.fspath(data_dir) if os.path.isdir(os.fspath(data_dir)) else None
     sheet_rows = []
     num_images = num_pixels = 0
     for path, rgb in _readable_images(files, skipped, max_images, "evaluate", progress):
-        folder = _folder_of(path, data_dir)
+        folder = _folder_of(path, root)
         in_folder = folder_stats.setdefault(folder, {method: _MethodStats() for method in METHODS})
-        folder_images[folder] = folder_images.get(folder, 0) + 1
         lab = full_resolution.lab(rgb)
         l_full, ab_true = lab[..., :1], lab[..., 1:]
         rebalance_weights = metrics.rebalanced_pixel_weights(ab_true, prior)
@@ -182,8 +188,10 @@ def evaluate_folder(
         for method, ab in predictions.items():
             errors = np.linalg.norm(ab.astype(np.float64) - ab_true, axis=-1)
             reconstructions[method] = full_resolution.reconstruct_uint8(l_full, ab)
-            stats[method].add(errors, rebalance_weights, reconstructions[method], rgb)
-            in_folder[method].add(errors, rebalance_weights, reconstructions[method], rgb)
+            image_stats = _MethodStats()
+            image_stats.add(errors, rebalance_weights, reconstructions[method], rgb)
+            stats[method].merge(image_stats)
+            in_folder[method].merge(image_stats)
         if contact_sheet_path is not None and len(sheet_rows) < num_sheet_images:
             sheet_rows.append([reconstructions["gray"], reconstructions["model"], rgb])
         num_images += 1
@@ -208,7 +216,7 @@ def evaluate_folder(
         "pooling": "every metric is pooled over all pixels of all images",
         "results": {method: stats[method].summary() for method in METHODS},
         "by_folder": {
-            folder: {"num_images": folder_images[folder],
+            folder: {"num_images": len(by_method["model"].image_psnrs),
                      "results": {method: by_method[method].summary() for method in METHODS}}
             for folder, by_method in sorted(folder_stats.items())
         },

@@ -34,6 +34,7 @@ import keras
 from keras_colorful import models, presets
 from keras_colorful.inference import colorizer as colorizer_lib
 from keras_colorful.inference import pipeline
+from keras_colorful.training import run_directory
 
 # The model `load()` returns by default, shipped as package data.
 DEFAULT_MODEL_PATH = pathlib.Path(__file__).parent / "assets" / "default.keras"
@@ -44,8 +45,6 @@ RELEASED_WEIGHTS = {
 
 # The name of the bundled model, for `load("default")`.
 DEFAULT_NAME = "default"
-# What a training run's folder holds (training.train_lib writes it there).
-RUN_MODEL_FILENAME = "model.keras"
 
 _HOW_TO_GET_A_MODEL = (
     "Train one with `python scripts/train.py --model_dir=runs/a` and load "
@@ -69,7 +68,7 @@ def _accepted_forms() -> str:
     names = ", ".join(f"{name!r} ({what})" for name, what in list_presets().items())
     return (
         "load() takes: None or a name, one of " + names + "; a .keras file; a training run's "
-        f"folder holding {RUN_MODEL_FILENAME}; or a SavedModel folder exported by "
+        f"folder holding {run_directory.MODEL_FILE}; or a SavedModel folder exported by "
         f"keras_colorful.export. (Network presets for training, with random weights: "
         f"{sorted(presets.PRESETS)}.)"
     )
@@ -172,14 +171,14 @@ def load_network(
             f"weights_path is only for named sources {sorted(RELEASED_WEIGHTS)}, not {source!r}."
         )
     path = pathlib.Path(os.fspath(source)).expanduser()
-    if path.is_dir() and (path / RUN_MODEL_FILENAME).is_file():
-        path = path / RUN_MODEL_FILENAME  # a training run's folder
+    if path.is_dir() and (path / run_directory.MODEL_FILE).is_file():
+        path = path / run_directory.MODEL_FILE  # a training run's folder
     if path.is_file() and path.suffix == ".keras":
         return logits_network(_load_keras(path))
     if not path.exists():
         problem = "no such file or directory"
     elif path.is_dir():
-        problem = f"a directory without saved_model.pb or {RUN_MODEL_FILENAME}"
+        problem = f"a directory without saved_model.pb or {run_directory.MODEL_FILE}"
     else:
         problem = "not a .keras file"
     raise ValueError(

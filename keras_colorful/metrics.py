@@ -90,6 +90,12 @@ class ErrorCurve:
         index = np.searchsorted(self.thresholds, errors.ravel(), side="left")
         self._weights += np.bincount(index, weights=weights.ravel(), minlength=self._weights.size)
 
+    def merge(self, other: ErrorCurve) -> None:
+        """Adds the pixels of `other`, a curve with the same thresholds."""
+        if not np.array_equal(self.thresholds, other.thresholds):
+            raise ValueError("Only curves with the same thresholds can be merged.")
+        self._weights += other._weights
+
     def fractions(self) -> np.ndarray:
         """float64 [num_thresholds]: the weighted fraction of pixels with error <= each one."""
         total = self.total_weight

@@ -34,7 +34,6 @@ absl-py, not TensorFlow: `keras_colorful.torch_port` and the plain-data modules 
 
 import json
 import math
-import os
 import pathlib
 import time
 
@@ -42,7 +41,7 @@ import numpy as np
 import torch
 from absl import app, flags
 
-from keras_colorful import constants
+from keras_colorful import constants, files
 from keras_colorful.torch_port import batches, lab, loss, network
 
 FLAGS = flags.FLAGS
@@ -77,12 +76,9 @@ def learning_rate(step: int, fraction: float) -> float:
 def save_state(net, output_dir: pathlib.Path, progress: dict) -> None:
     """Writes state.npz (atomically) and progress.json."""
     arrays = {key: value.detach().cpu().numpy() for key, value in net.state_dict().items()}
-    temporary = output_dir / "state.tmp.npz"
-    np.savez(temporary, **arrays)
-    os.replace(temporary, output_dir / "state.npz")
-    temporary = output_dir / "progress.tmp.json"
-    temporary.write_text(json.dumps(progress, indent=2))
-    os.replace(temporary, output_dir / "progress.json")
+    with files.atomic_path(output_dir / "state.npz") as partial:
+        np.savez(partial, **arrays)
+    files.write_text(output_dir / "progress.json", json.dumps(progress, indent=2))
 
 
 def main(argv):

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import pytest
 
+from keras_colorful.training import checkpoints as checkpoints_lib
 from keras_colorful.training import config, optimizer, synthetic_photos, train_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -116,8 +117,7 @@ def test_sigkill_then_same_command_resumes(tmp_path, photos):
     # The state file can lag behind the checkpoint files (a kill between the two writes); the
     # run resumes from the newest checkpoint that restores, never an older one than the state's.
     by_state = int(tf.train.latest_checkpoint(str(checkpoints)).rsplit("-", 1)[1])
-    by_files = sorted(int(re.fullmatch(r"ckpt-(\d+)\.index", name)[1])
-                      for name in os.listdir(checkpoints) if re.fullmatch(r"ckpt-\d+\.index", name))
+    by_files = sorted(step for step, _ in checkpoints_lib.find_checkpoints(str(checkpoints)))
     assert 10 <= by_state <= by_files[-1] < 400
     target = by_files[-1] + 5
     resumed = subprocess.run(command[:-5] + [f"--train_steps={target}"] + command[-4:],

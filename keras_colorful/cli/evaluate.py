@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import pathlib
 
+from keras_colorful import files
 from keras_colorful.cli import flags, model_source
 
 NUM_SHEET_IMAGES = 8
@@ -55,9 +55,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print(evaluation.format_markdown(report))
     if args.output:
-        output = pathlib.Path(args.output)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(report, indent=2))
+        output = files.write_text(args.output, json.dumps(report, indent=2))
         print(f"Wrote the report to {output}.")
     if report["contact_sheet"]:
         print(f"Wrote the contact sheet to {report['contact_sheet']}.")

@@ -15,17 +15,16 @@ refuse to write a model over the thresholds. Signatures, inputs and outputs: exp
 from __future__ import annotations
 
 import argparse
-import pathlib
 import sys
 
-from keras_colorful import constants
+from keras_colorful import constants, files
 from keras_colorful.cli import flags, model_source
 
-# Kept in step with keras_colorful.export (importing it here would import TensorFlow for --help).
-DEFAULT_MAX_PIXELS = 50_000_000
-DEFAULT_JPEG_QUALITY = 90
-INPUT_TYPES = constants.TFLITE_INPUT_TYPES + ("rgb_image", "gray_image")
-GATED_QUANTIZATIONS = ("dynamic_int8", "int8")
+# The library's, from `constants` (importing keras_colorful.export would import TensorFlow).
+DEFAULT_MAX_PIXELS = constants.SERVING_MAX_PIXELS
+DEFAULT_JPEG_QUALITY = constants.SERVING_JPEG_QUALITY
+INPUT_TYPES = constants.TFLITE_INPUT_TYPES + constants.TFLITE_IMAGE_INPUT_TYPES
+GATED_QUANTIZATIONS = tuple(constants.TFLITE_ACCURACY_LIMITS)
 
 
 def add_parser(commands) -> None:
@@ -85,10 +84,16 @@ def add_parser(commands) -> None:
                   "(the check runs and prints either way)")
     flags.option(tflite, "max_mean_ab_error", type=flags.positive_float, default=None,
                  metavar="E", help="the gate's mean colour difference limit, Lab units "
-                 "(default: 1.0 dynamic_int8, 2.0 int8)")
+                 f"(default: {_limits(0)})")
     flags.option(tflite, "max_p99_ab_error", type=flags.positive_float, default=None,
-                 metavar="E", help="the gate's 99th-percentile limit, Lab units (default: 8 "
-                 "dynamic_int8, 12 int8)")
+                 metavar="E", help=f"the gate's 99th-percentile limit, Lab units (default: "
+                 f"{_limits(1)})")
+
+
+def _limits(index: int) -> str:
+    """The gate's default limits for the help, e.g. "1 dynamic_int8, 2 int8" (index 0: mean)."""
+    return ", ".join(f"{limits[index]:g} {name}"
+                     for name, limits in constants.TFLITE_ACCURACY_LIMITS.items())
 
 
 def run_saved_model(args: argparse.Namespace) -> int:
@@ -185,10 +190,8 @@ def run_tflite(args: argparse.Namespace) -> int:
                   "--max-p99-ab-error, or pass --no-accuracy-gate to write it anyway.",
                   file=sys.stderr)
             return flags.EXIT_FAILED
-    output = pathlib.Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(model)
-    description = output.with_name(output.name + ".json")
-    description.write_text(tflite_metadata.to_json(info))
+    output = files.write_bytes(args.output, model)  # a kill leaves no half-written model
+    description = files.write_text(output.with_name(output.name + ".json"),
+                                   tflite_metadata.to_json(info))
     print(f"Written to {output} (description: {description}).")
     return flags.EXIT_OK

@@ -57,8 +57,8 @@ RGB = "rgb"
 AB = "ab"
 TEMPERATURE = "temperature"
 # Largest image (height x width) the signatures accept, and the JPEG output's quality.
-DEFAULT_MAX_PIXELS = 50_000_000
-DEFAULT_JPEG_QUALITY = 90
+DEFAULT_MAX_PIXELS = constants.SERVING_MAX_PIXELS
+DEFAULT_JPEG_QUALITY = constants.SERVING_JPEG_QUALITY
 
 _BYTES_SPEC = tf.TensorSpec([None], tf.string, name=IMAGE_BYTES)
 _IMAGES_SPEC = tf.TensorSpec([None, None, None, None], tf.uint8, name=IMAGES)
@@ -80,11 +80,11 @@ def colorize_encoded(
     image_bytes: tf.Tensor,
     temperature=constants.ANNEALED_MEAN_TEMPERATURE,
     network_size=pipeline.DEFAULT_NETWORK_SIZE,
-    image_format: str = "png",
     max_pixels: int = DEFAULT_MAX_PIXELS,
-    jpeg_quality: int = DEFAULT_JPEG_QUALITY,
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    """Colorizes one encoded image (JPEG, PNG, BMP, GIF, WebP) to a PNG or JPEG at its own size.
+    """Colorizes one encoded image (JPEG, PNG, BMP, GIF, WebP) to uint8 RGB at its own size.
+
+    The signatures encode the result (PNG or JPEG) themselves.
 
     The size is read from the header first and checked against `max_pixels`. Decoding is that
     of `data.decode.decode_rgb` (gray repeated, alpha dropped, first GIF frame, 16-bit PNG kept
@@ -96,13 +96,11 @@ def colorize_encoded(
         image_bytes: a scalar string tensor, the file's bytes.
         temperature: annealed-mean temperature (scalar).
         network_size: see `pipeline.network_size_for`.
-        image_format: "png" or "jpeg", the output's encoding, or "pixels" for none (uint8 RGB).
         max_pixels: the largest height x width accepted.
-        jpeg_quality: quality of the JPEG output (0-100).
 
     Returns:
-        (encoded, height, width): the colorized RGB image encoded (scalar string; uint8
-        `[H, W, 3]` for "pixels") and its height and width (int32 scalars, the upright input's).
+        (rgb, height, width): the colorized image, uint8 `[H, W, 3]`, and its height and width
+        (int32 scalars, the upright input's).
 
     Example:
 
@@ -126,10 +124,6 @@ def colorize_encoded(
     ab_quarter = pipeline.predict_ab(net, l_network, temperature)[0]
     colorized = pipeline_by_bands.reconstruct_uint8_by_bands(l_full, ab_quarter)
     shape = tf.shape(colorized)
-    if image_format == "jpeg":
-        colorized = tf.io.encode_jpeg(colorized, quality=jpeg_quality)
-    elif image_format == "png":
-        colorized = tf.io.encode_png(colorized)
     return colorized, shape[0], shape[1]
 
 
@@ -185,7 +179,7 @@ class ColorizerModule(tf.Module):
 
     def _colorize_pixels(self, image_bytes, temperature):
         return colorize_encoded(self._net, image_bytes, temperature, self._network_size,
-                                "pixels", self._max_pixels)
+                                self._max_pixels)
 
     def _colorize_bytes(self, image_bytes, temperature, image_format):
         temperature = tf.broadcast_to(tf.reshape(temperature, [-1]), tf.shape(image_bytes))

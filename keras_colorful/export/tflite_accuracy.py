@@ -23,12 +23,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_colorful import color
+from keras_colorful import color, constants
 from keras_colorful.export import litert, tflite_lib, tflite_metadata
 from keras_colorful.inference import pipeline
 
 # (mean, 99th percentile) colour difference the quantized variants must stay within.
-THRESHOLDS = {"dynamic_int8": (1.0, 8.0), "int8": (2.0, 12.0)}
+THRESHOLDS = constants.TFLITE_ACCURACY_LIMITS
 GATED = tuple(THRESHOLDS)
 
 

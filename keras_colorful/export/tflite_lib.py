@@ -50,7 +50,7 @@ from keras_colorful.export import quantization as quantization_lib
 from keras_colorful.inference import pipeline
 
 QUANTIZATIONS = constants.QUANTIZATIONS
-IMAGE_INPUT_TYPES = ("rgb_image", "gray_image")
+IMAGE_INPUT_TYPES = constants.TFLITE_IMAGE_INPUT_TYPES
 INPUT_TYPES = constants.TFLITE_INPUT_TYPES + IMAGE_INPUT_TYPES
 # Names in the model's signature.
 INPUT_L = "l"

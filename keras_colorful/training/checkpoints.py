@@ -24,7 +24,6 @@ import re
 import tensorflow as tf
 
 PREFIX = "ckpt"
-STATE_FILE = "checkpoint"
 # A checkpoint that cannot be restored is renamed with this suffix: kept, never overwritten.
 UNREADABLE_SUFFIX = ".unreadable"
 

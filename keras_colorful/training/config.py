@@ -16,8 +16,6 @@ True
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 from typing import Any
 
 from keras_colorful import constants
@@ -119,13 +117,3 @@ class TrainingConfig:
         if unknown:
             raise ValueError(f"Unknown training config fields: {sorted(unknown)}.")
         return cls(**values)
-
-    def write_json(self, path: str | None = None) -> str:
-        """Writes the config as JSON (default: `model_dir/config.json`); returns the path."""
-        path = path or os.path.join(self.model_dir, "config.json")
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        temporary = path + ".tmp"
-        with open(temporary, "w") as f:
-            json.dump(self.to_dict(), f, indent=2, sort_keys=True)
-        os.replace(temporary, path)
-        return path

@@ -31,6 +31,7 @@ from keras_colorful.training import config as config_lib
 
 LOCK_FILE = "run.lock"
 CONFIG_FILE = "config.json"
+MODEL_FILE = "model.keras"  # the trained network, written at the end (`keras_colorful.load` reads it)
 HISTORY_FILE = "history.jsonl"
 # Settings a run cannot change and resume: the checkpoints hold that network.
 FIXED_FIELDS = ("preset",)

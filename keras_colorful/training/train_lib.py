@@ -54,7 +54,6 @@ from keras_colorful.training import (
 )
 from keras_colorful.training import config as config_lib
 
-MODEL_FILENAME = "model.keras"
 DEMO_PHOTOS = 64
 
 log = logging.getLogger(__name__)
@@ -170,7 +169,7 @@ def _train_and_evaluate(config, strategy, is_chief, verbose, restart) -> dict:
         # Every worker saves (saving may run collective ops); only the chief's copy is kept.
         manager = tf.train.CheckpointManager(
             checkpoint, os.path.join(work_dir, "checkpoints"),
-            max_to_keep=config.keep_checkpoints)
+            max_to_keep=config.keep_checkpoints, checkpoint_name=checkpoints.PREFIX)
     latest = restored.path
     start_step = int(adam.iterations.numpy())
     if start_step:
@@ -210,9 +209,9 @@ def _train_and_evaluate(config, strategy, is_chief, verbose, restart) -> dict:
         verbose=verbose,
     ) if start_step < config.train_steps else None
 
-    model_path = os.path.join(config.model_dir, MODEL_FILENAME)
+    model_path = os.path.join(config.model_dir, run_directory.MODEL_FILE)
     # All workers save (saving may run collective ops); the chief's is kept.
-    files.save_keras_model(net, os.path.join(work_dir, MODEL_FILENAME))
+    files.save_keras_model(net, os.path.join(work_dir, run_directory.MODEL_FILE))
     strategies.remove_worker_dir(config.model_dir, strategy)
     last = {k: float(v[-1]) for k, v in history.history.items()} if history else {}
     return {

@@ -61,7 +61,6 @@ def convert_pth(
             raise ValueError(f"output_path must end in .keras or .weights.h5, got {output_path}.")
     net = convert.convert_state_dict(load_state_dict(pth_path))
     if output_path is not None:
-        output_path.parent.mkdir(parents=True, exist_ok=True)
         if output_path.name.endswith(".keras"):
             files.save_keras_model(net, output_path)
         else:

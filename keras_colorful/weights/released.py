@@ -19,12 +19,11 @@ from __future__ import annotations
 import hashlib
 import os
 import pathlib
-import tempfile
 import warnings
 
 import keras
 
-from keras_colorful import models, presets
+from keras_colorful import files, models, presets
 from keras_colorful.weights import convert, pth
 
 # Cache folder under $KERAS_HOME (default ~/.keras), as keras.utils.get_file's cache_subdir.
@@ -203,11 +202,7 @@ def released_network(
         pth.load_state_dict(weights_file), preset=release(name)["preset"]
     )
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=cache_dir) as scratch:
-            partial = pathlib.Path(scratch) / converted.name
-            net.save(partial)
-            os.replace(partial, converted)
+        files.save_keras_model(net, converted)  # a kill leaves no half-written cache entry
     except OSError as error:
         warnings.warn(
             f"Could not cache the converted weights in {cache_dir}: {error}", stacklevel=2
