@@ -81,6 +81,21 @@ def _apply_matrix(tensor: tf.Tensor, matrix: np.ndarray) -> tf.Tensor:
     return tf.reshape(product, tf.shape(tensor))
 
 
+def lab_f(t: tf.Tensor) -> tf.Tensor:
+    """CIE Lab's f of XYZ relative to the white (float tensor): the cube root, linear near 0.
+
+    L = 116 f(Y) - 16, so L of a luminance Y is `116 * lab_f(Y) - 16`.
+
+    >>> round(float(116 * lab_f(tf.constant(1.0)) - 16), 4)
+    100.0
+    """
+    return _select(
+        t > _LAB_EPSILON,
+        _power(tf.maximum(t, _LAB_EPSILON), 1.0 / 3.0),
+        t * _LAB_KAPPA + _LAB_OFFSET,
+    )
+
+
 def rgb_to_lab(rgb) -> tf.Tensor:
     """Converts sRGB to CIE Lab (D65), like `skimage.color.rgb2lab`.
 
@@ -115,11 +130,7 @@ def rgb_to_lab(rgb) -> tf.Tensor:
     )
     # Linear RGB -> XYZ relative to the white -> f -> Lab.
     xyz = _apply_matrix(linear, _XYZN_FROM_LINEAR_RGB)
-    f = _select(
-        xyz > _LAB_EPSILON,
-        _power(tf.maximum(xyz, _LAB_EPSILON), 1.0 / 3.0),
-        xyz * _LAB_KAPPA + _LAB_OFFSET,
-    )
+    f = lab_f(xyz)
     lab = _apply_matrix(f, _LAB_FROM_F) - tf.constant(_L_OFFSET, f.dtype)
     return tf.cast(lab, out_dtype)
 

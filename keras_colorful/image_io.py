@@ -50,6 +50,14 @@ READABLE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif",
 MAX_PIXELS = 100_000_000
 
 
+def tensor_to_numpy(value):
+    """A tensor's values as a numpy array (a `tf.Tensor`, or another framework's with a `.numpy()`
+    method); anything else as it is."""
+    if callable(getattr(value, "numpy", None)) and not isinstance(value, np.ndarray):
+        return np.asarray(value.numpy())
+    return value
+
+
 def _where(index: int | None) -> str:
     """'image 3' for an element of a list, 'image' for a single input."""
     return "image" if index is None else f"image {index}"
@@ -201,8 +209,7 @@ def to_rgb_array(image, index: int | None = None) -> np.ndarray:
             raise ValueError(f"{where}: {error}") from error
     if isinstance(image, Image.Image):
         image = _pil_to_array(image)
-    if callable(getattr(image, "numpy", None)) and not isinstance(image, np.ndarray):
-        image = np.asarray(image.numpy())  # a tf.Tensor (or another framework's tensor)
+    image = tensor_to_numpy(image)
     if not isinstance(image, np.ndarray):
         raise TypeError(
             f"{where}: expected a file path, encoded image bytes, a PIL image or an array, got "

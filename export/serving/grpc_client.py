@@ -41,13 +41,10 @@ def build_request(images: Sequence[bytes], model: str = "colorizer",
     from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
     from tensorflow_serving.apis import predict_pb2
 
-    if not images:
-        raise ValueError("build_request needs at least one image.")
-    if image_format not in rest_client.SIGNATURES:
-        raise ValueError(f"image_format must be one of {sorted(rest_client.SIGNATURES)}.")
     request = predict_pb2.PredictRequest()
     request.model_spec.name = model
-    request.model_spec.signature_name = rest_client.SIGNATURES[image_format]
+    request.model_spec.signature_name = rest_client.signature_name(images, image_format,
+                                                                   temperature)
 
     def tensor(dtype, values, field):
         proto = tensor_pb2.TensorProto(
@@ -58,9 +55,6 @@ def build_request(images: Sequence[bytes], model: str = "colorizer",
 
     request.inputs[IMAGE_BYTES].CopyFrom(tensor(types_pb2.DT_STRING, list(images), "string_val"))
     if temperature is not None:
-        if not temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}.")
-        request.model_spec.signature_name += rest_client.WITH_TEMPERATURE_SUFFIX
         request.inputs[TEMPERATURE].CopyFrom(
             tensor(types_pb2.DT_FLOAT, [float(temperature)], "float_val"))
     return request

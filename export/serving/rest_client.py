@@ -61,22 +61,31 @@ def build_request(images: Sequence[bytes], temperature: float | None = None,
     >>> build_request([b"\xff\xd8"])
     {'signature_name': 'serving_default', 'instances': [{'image_bytes': {'b64': '/9g='}}]}
     """
-    if not images:
-        raise ValueError("build_request needs at least one image.")
-    if image_format not in SIGNATURES:
-        raise ValueError(f"image_format must be one of {sorted(SIGNATURES)}, got {image_format!r}.")
+    signature = signature_name(images, image_format, temperature)
     instances = []
     for image in images:
         if not isinstance(image, bytes | bytearray):
             raise TypeError(f"images must be bytes (file contents), got {type(image).__name__}.")
         instance = {IMAGE_BYTES: {"b64": base64.b64encode(image).decode("ascii")}}
         if temperature is not None:
-            if not temperature > 0:
-                raise ValueError(f"temperature must be > 0, got {temperature}.")
             instance["temperature"] = float(temperature)
         instances.append(instance)
-    signature = SIGNATURES[image_format] + ("" if temperature is None else WITH_TEMPERATURE_SUFFIX)
     return {"signature_name": signature, "instances": instances}
+
+
+def signature_name(images: Sequence, image_format: str, temperature: float | None) -> str:
+    """The signature a request for `images` calls; checks what both clients' requests need.
+
+    >>> signature_name([b"x"], "jpeg", 0.5)
+    'serving_jpeg_with_temperature'
+    """
+    if not images:
+        raise ValueError("build_request needs at least one image.")
+    if image_format not in SIGNATURES:
+        raise ValueError(f"image_format must be one of {sorted(SIGNATURES)}, got {image_format!r}.")
+    if temperature is not None and not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}.")
+    return SIGNATURES[image_format] + ("" if temperature is None else WITH_TEMPERATURE_SUFFIX)
 
 
 def parse_response(body: dict, image_format: str = "png") -> list[bytes]:

@@ -17,10 +17,11 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
+from keras_colorful.data.orientation import _PNG_SIGNATURE, _bytes_at, _uint  # safe byte reads
+
 # How many skipped files `ScanReport.summary` names.
 NUM_SKIPPED_SHOWN = 5
 
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # The IHDR chunk's bit depth: signature (8), chunk length and type (8), width and height (8).
 _PNG_BIT_DEPTH_BYTE = 24
 
@@ -35,10 +36,8 @@ def is_16_bit_png(contents: tf.Tensor) -> tf.Tensor:
         >>> bool(is_16_bit_png(tf.io.encode_png(tf.zeros((1, 1, 1), tf.uint16))))
         True
     """
-    # The first bytes, padded: reading past the end of a short file would fail.
-    head = tf.strings.substr(contents, 0, _PNG_BIT_DEPTH_BYTE + 1) + b"\x00" * 32
-    is_png = tf.strings.substr(head, 0, len(_PNG_SIGNATURE)) == _PNG_SIGNATURE
-    return is_png & (tf.strings.substr(head, _PNG_BIT_DEPTH_BYTE, 1) == b"\x10")
+    is_png = _bytes_at(contents, 0, len(_PNG_SIGNATURE)) == _PNG_SIGNATURE
+    return is_png & (_uint(contents, _PNG_BIT_DEPTH_BYTE, 1, False) == 16)  # 0 past the end
 
 
 def decode_uint8(contents: tf.Tensor) -> tf.Tensor:

@@ -23,7 +23,12 @@ Example:
 
 import tensorflow as tf
 
-from keras_colorful.data.orientation import _bytes_at, _uint  # the same byte readers
+from keras_colorful.data.orientation import (  # the same byte readers and signatures
+    _JPEG_START,
+    _PNG_SIGNATURE,
+    _bytes_at,
+    _uint,
+)
 
 _UNKNOWN = (tf.constant(-1, tf.int64), tf.constant(-1, tf.int64))
 _BIG = tf.constant(False)
@@ -84,7 +89,7 @@ def image_size(contents: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     start = _bytes_at(contents, 0, 8)
     # Byte reads are cheap and never fail: every format's are computed and one is chosen.
     formats = [
-        (start == b"\x89PNG\r\n\x1a\n", _png(contents)),
+        (start == _PNG_SIGNATURE, _png(contents)),
         (tf.strings.substr(start, 0, 4) == b"GIF8", _gif(contents)),
         (tf.strings.substr(start, 0, 2) == b"BM", _bmp(contents)),
         ((tf.strings.substr(start, 0, 4) == b"RIFF") & (_bytes_at(contents, 8, 4) == b"WEBP"),
@@ -94,5 +99,5 @@ def image_size(contents: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     for condition, (h, w) in reversed(formats):
         height, width = tf.where(condition, h, height), tf.where(condition, w, width)
     # The JPEG reader fails on anything else: run only on JPEG bytes.
-    return tf.cond(tf.strings.substr(start, 0, 2) == b"\xff\xd8", lambda: _jpeg(contents),
+    return tf.cond(tf.strings.substr(start, 0, 2) == _JPEG_START, lambda: _jpeg(contents),
                    lambda: (height, width))

@@ -35,6 +35,7 @@ Example:
 b'TFL3'
 """
 
+import functools
 import itertools
 import os
 from collections.abc import Iterable, Sequence
@@ -63,10 +64,13 @@ OUTPUT_COLORIZED = "colorized"
 DEFAULT_NUM_CALIBRATION_IMAGES = 100
 
 
+@functools.cache
 def gray_to_l_table() -> np.ndarray:
-    """L of the 256 sRGB gray levels (R = G = B), float32 [256]."""
+    """L of the 256 sRGB gray levels (R = G = B), float32 [256], read-only (computed once)."""
     gray = np.repeat(np.arange(256, dtype=np.float64)[:, None] / 255.0, 3, axis=-1)
-    return color.rgb_to_lab(tf.constant(gray))[:, 0].numpy().astype(np.float32)
+    table = color.rgb_to_lab(tf.constant(gray))[:, 0].numpy().astype(np.float32)
+    table.setflags(write=False)
+    return table
 
 
 def _input_spec(input_type: str, size: int) -> tf.TensorSpec:

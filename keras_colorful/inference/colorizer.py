@@ -144,8 +144,7 @@ class Colorizer:
         temperature = bins.check_temperature(temperature)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}.")
-        if callable(getattr(images, "numpy", None)) and not isinstance(images, np.ndarray):
-            images = np.asarray(images.numpy())  # a tf.Tensor: an image or a batch
+        images = image_io.tensor_to_numpy(images)  # a tf.Tensor: an image or a batch
         if isinstance(images, np.ndarray) and images.ndim == 4:
             if not len(images):
                 return np.zeros(images.shape[:3] + (3,), np.uint8)

@@ -94,12 +94,7 @@ def _lightness_of_uint8(rgb):
     """`_lightness_of` for uint8: L = 116 f(Y) - 16 with `color.rgb_to_lab`'s f, Y by lookups."""
     index = tf.cast(rgb, tf.int32) + tf.constant([0, 256, 512])
     luminance = tf.reduce_sum(tf.gather(tf.constant(_luminance_tables()), index), -1, True)
-    f = color._select(
-        luminance > color._LAB_EPSILON,
-        color._power(tf.maximum(luminance, color._LAB_EPSILON), 1.0 / 3.0),
-        luminance * color._LAB_KAPPA + color._LAB_OFFSET,
-    )
-    return 116.0 * f - 16.0
+    return 116.0 * color.lab_f(luminance) - 16.0
 
 
 def _lightness_of(rgb):
