@@ -22,6 +22,8 @@ import numpy as np
 from absl import app, flags
 from PIL import Image
 
+from keras_colorful import files
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("data_dir", None, "Folder of photos (searched recursively).")
 flags.DEFINE_integer("size", 144, "Side of the square thumbnails, in pixels.")
@@ -88,8 +90,9 @@ def main(argv):
                 encoded.append(np.frombuffer(result, np.uint8))
                 kept.append(name)
     offsets = np.concatenate([[0], np.cumsum([len(e) for e in encoded])]).astype(np.int64)
-    np.savez(FLAGS.output, data=np.concatenate(encoded), offsets=offsets,
-             names=np.array(kept), size=np.int64(FLAGS.size), **loss_tables(FLAGS.prior))
+    with files.atomic_path(FLAGS.output) as partial, open(partial, "wb") as handle:
+        np.savez(handle, data=np.concatenate(encoded), offsets=offsets,
+                 names=np.array(kept), size=np.int64(FLAGS.size), **loss_tables(FLAGS.prior))
     print(f"Packed {len(kept)} photos ({offsets[-1] / 2**20:.1f} MiB) into {FLAGS.output}; "
           f"left out {left_out} listed, skipped "
           f"{len(skipped)} unreadable{': ' + '; '.join(skipped[:5]) if skipped else ''}.")

@@ -210,6 +210,14 @@ def test_export_tflite(model_path, tmp_path):
     assert cli.main(argv) == cli.EXIT_OK
     outputs = tflite_lib.run(output.read_bytes(), np.full((1, 32, 32, 1), 50.0, np.float32))
     assert outputs[tflite_lib.OUTPUT_AB].shape == (1, 8, 8, 2)
+    # An existing model (the user's) is replaced only when asked, and refused before converting.
+    output.write_bytes(b"the user's model")
+    with pytest.raises(SystemExit) as raised:
+        cli.main(argv)
+    assert raised.value.code == cli.EXIT_USAGE
+    assert output.read_bytes() == b"the user's model"
+    assert cli.main([*argv, "--overwrite"]) == cli.EXIT_OK
+    assert output.read_bytes()[4:8] == b"TFL3"
 
 
 def test_export_tflite_int8_without_photos_exits_2(model_path, tmp_path, capsys):

@@ -7,7 +7,9 @@ Posts the images to `<server>/v1/models/<model>:predict` in TF Serving's row for
 `{"instances": [{"image_bytes": {"b64": "..."}}]}` (signature `serving_default`, or
 `serving_jpeg` for JPEGs; with `--temperature`, their `_with_temperature` twin and a
 `temperature` per instance), decodes the base64 image of each answer (`colorized_png_bytes` or
-`colorized_jpeg_bytes`) and writes `<output_dir>/<name>_colorized.png` (or `.jpg`).
+`colorized_jpeg_bytes`) and writes `<output_dir>/<name>_colorized.png` (or `.jpg`): each through a
+temporary file renamed into place, never over an input, and over an existing output only with
+`--overwrite` (clashes are refused before anything is sent).
 
 A batch is all or nothing: if one image cannot be colorized (not an image, over the model's pixel
 cap) the server refuses the whole request. `predict_each` then sends the images one by one, so
@@ -203,34 +205,68 @@ def client_main(argv: Sequence[str] | None, description: str, default_server: st
     parser.add_argument("--output_dir", default="colorized")
     parser.add_argument("--temperature", type=float, default=None)
     parser.add_argument("--format", default="png", choices=sorted(SIGNATURES))
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace outputs that exist (never an input)")
     args = parser.parse_args(argv)
+    try:
+        outputs = output_paths(args.images, args.output_dir, args.format, args.overwrite)
+    except FileExistsError as error:
+        parser.error(str(error))
     contents = []
     for path in args.images:
         with open(path, "rb") as file:
             contents.append(file.read())
     results = predict_each_fn(args.server, args.model, contents, temperature=args.temperature,
                               image_format=args.format)
-    return write_results(args.images, results, args.output_dir, args.format)
+    return write_results(args.images, results, outputs)
 
 
-def write_results(paths: Sequence[str], results: Sequence, output_dir: str,
-                  image_format: str) -> int:
-    """Writes each colorized image as `<output_dir>/<name>_colorized.<ext>`; names failures.
+def output_paths(paths: Sequence[str], output_dir: str, image_format: str,
+                 overwrite: bool = False) -> list[str]:
+    """`<output_dir>/<name>_colorized.<ext>` for each image, checked before anything is sent.
+
+    Raises:
+        FileExistsError: two images would share an output, an output is one of the images, or
+            an output exists and `overwrite` is False (each named).
+    """
+    outputs = [os.path.join(output_dir, os.path.splitext(os.path.basename(path))[0]
+                            + "_colorized" + EXTENSIONS[image_format]) for path in paths]
+    inputs = {os.path.realpath(path) for path in paths}
+    seen = {}
+    for path, output in zip(paths, outputs, strict=True):
+        if output in seen:
+            raise FileExistsError(f"{seen[output]} and {path} would both be written to {output}")
+        seen[output] = path
+        if os.path.realpath(output) in inputs:
+            raise FileExistsError(f"{output} is an input image; it is never written over")
+        if os.path.exists(output) and not overwrite:
+            raise FileExistsError(f"{output} exists; pass --overwrite to replace it")
+    return outputs
+
+
+def write_results(paths: Sequence[str], results: Sequence, outputs: Sequence[str]) -> int:
+    """Writes each colorized image to its output (`output_paths`), each through a temporary file
+    renamed into place, so a crash never leaves half an image; names the failures.
 
     Returns:
         0, or 1 if some image failed (each named on stderr).
     """
-    os.makedirs(output_dir, exist_ok=True)
     status = 0
-    for path, result in zip(paths, results, strict=True):
+    for path, result, output in zip(paths, results, outputs, strict=True):
         if isinstance(result, Exception):
             print(f"{path}: not colorized: {result}", file=sys.stderr)
             status = 1
             continue
-        name = os.path.splitext(os.path.basename(path))[0] + "_colorized" + EXTENSIONS[image_format]
-        with open(os.path.join(output_dir, name), "wb") as file:
-            file.write(result)
-        print(os.path.join(output_dir, name))
+        os.makedirs(os.path.dirname(output) or ".", exist_ok=True)
+        partial = f"{output}.partial-{os.getpid()}"
+        try:
+            with open(partial, "wb") as file:
+                file.write(result)
+            os.replace(partial, output)
+        finally:
+            if os.path.exists(partial):
+                os.remove(partial)
+        print(output)
     return status
 
 

@@ -9,12 +9,14 @@
 Both bake the decode (annealed mean) into the model; without --model they export the bundled
 model, with --preset a network with random weights. The int8 and dynamic_int8 conversions check
 their colours against the float32 network on the calibration photos (or --evaluate-dir) and
-refuse to write a model over the thresholds. Signatures, inputs and outputs: export/README.md.
+refuse to write a model over the thresholds. Neither replaces an existing version folder or
+.tflite file unless --overwrite. Signatures, inputs and outputs: export/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from keras_colorful import constants, files
@@ -79,6 +81,7 @@ def add_parser(commands) -> None:
     flags.option(tflite, "calibration_percentile", type=flags.positive_float, default=None,
                  metavar="P", help="int8: each tensor's range is this percentile of its "
                  "calibration values (default: quantization.DEFAULT_PERCENTILE)")
+    flags.boolean(tflite, "overwrite", False, "replace an existing FILE and FILE.json")
     flags.boolean(tflite, "accuracy_gate", True,
                   "refuse to write an int8 or dynamic_int8 model over the colour thresholds "
                   "(the check runs and prints either way)")
@@ -142,6 +145,10 @@ def _conversion_options(args: argparse.Namespace) -> dict:
 
 
 def run_tflite(args: argparse.Namespace) -> int:
+    existing = [path for path in (args.output, args.output + ".json") if os.path.exists(path)]
+    if existing and not args.overwrite:  # checked before the (long) conversion
+        raise flags.UsageError(f"{' and '.join(existing)} exist(s): pass --overwrite to replace "
+                               "them, or choose another --output.")
     gated = args.quantization in GATED_QUANTIZATIONS
     if gated and not args.representative_dir:
         raise flags.UsageError(
