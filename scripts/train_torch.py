@@ -62,8 +62,8 @@ flags.DEFINE_integer("log_every", 100, "Steps between log lines.")
 flags.DEFINE_string("device", "cuda", "torch device.")
 flags.DEFINE_enum("autocast", "auto", ["auto", "bfloat16", "off"],
                   "Run the network under bfloat16 autocast: auto = on CUDA only; bfloat16 = on any "
-                  "device (on a CPU with bfloat16 instructions, e.g. AVX512_BF16, 1.7x the fp32 "
-                  "throughput); off = float32.")
+                  "device (faster on a CPU with bfloat16 instructions, e.g. AVX512_BF16; "
+                  "docs/default_model.md); off = float32.")
 flags.DEFINE_integer("seed", 0, "Random seed.")
 flags.mark_flags_as_required(["photos", "output_dir"])
 
