@@ -202,7 +202,7 @@ def test_export_saved_model(model_path, tmp_path, capsys):
     assert "overwrite" in capsys.readouterr().err
 
 
-def test_export_tflite(model_path, tmp_path):
+def test_export_tflite(model_path, tmp_path, monkeypatch):
     from keras_colorful.export import tflite_lib
 
     output = tmp_path / "tflite" / "colorizer.tflite"
@@ -218,6 +218,11 @@ def test_export_tflite(model_path, tmp_path):
     assert output.read_bytes() == b"the user's model"
     assert cli.main([*argv, "--overwrite"]) == cli.EXIT_OK
     assert output.read_bytes()[4:8] == b"TFL3"
+    # The check sees the file that would be written, "~" expanded as the writer expands it.
+    monkeypatch.setenv("HOME", str(output.parent))
+    with pytest.raises(SystemExit) as raised:
+        cli.main([*argv[:4], "--output", "~/colorizer.tflite", "--size", "32"])
+    assert raised.value.code == cli.EXIT_USAGE
 
 
 def test_export_tflite_int8_without_photos_exits_2(model_path, tmp_path, capsys):

@@ -169,9 +169,10 @@ def test_pack_train_bundle_load_end_to_end(tmp_path):
         assert "b/image_002.png" not in arrays["names"].tolist()
 
     run = tmp_path / "run"
+    # bfloat16 on the CPU, as the CPU fine-tune in docs/default_model.md ran.
     trained = _run("train_torch.py", f"--photos={pack}", f"--output_dir={run}", "--preset=tiny",
-         "--device=cpu", "--batch_size=4", "--max_steps=3", "--output_sizes=16,24",
-         "--log_every=1", "--autocast=bfloat16")  # the CPU fine-tune of the bundled model ran so
+                   "--device=cpu", "--batch_size=4", "--max_steps=3", "--output_sizes=16,24",
+                   "--log_every=1", "--autocast=bfloat16")
     assert "bfloat16 True" in trained.stdout
     progress = json.loads((run / "progress.json").read_text())
     assert progress["done"] and progress["step"] == 3 and progress["images"] == 12

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import pathlib
 import sys
 
 from keras_colorful import constants, files
@@ -145,7 +146,9 @@ def _conversion_options(args: argparse.Namespace) -> dict:
 
 
 def run_tflite(args: argparse.Namespace) -> int:
-    existing = [path for path in (args.output, args.output + ".json") if os.path.exists(path)]
+    output = pathlib.Path(args.output).expanduser()  # the paths files.write_* will write
+    description_path = output.with_name(output.name + ".json")
+    existing = [os.fspath(path) for path in (output, description_path) if path.exists()]
     if existing and not args.overwrite:  # checked before the (long) conversion
         raise flags.UsageError(f"{' and '.join(existing)} exist(s): pass --overwrite to replace "
                                "them, or choose another --output.")
@@ -191,14 +194,13 @@ def run_tflite(args: argparse.Namespace) -> int:
         if gated:
             print(f"Accuracy gate: {'FAILED (' + '; '.join(failed) + ')' if failed else 'passed'}.")
         if failed and args.accuracy_gate:
-            print(f"Refused to write {args.output}: the {args.quantization} model's colours are "
+            print(f"Refused to write {output}: the {args.quantization} model's colours are "
                   "too far from the float32 network's. Calibrate on other photos, keep more "
                   "convs in float (--num-float-convs), raise --max-mean-ab-error / "
                   "--max-p99-ab-error, or pass --no-accuracy-gate to write it anyway.",
                   file=sys.stderr)
             return flags.EXIT_FAILED
-    output = files.write_bytes(args.output, model)  # a kill leaves no half-written model
-    description = files.write_text(output.with_name(output.name + ".json"),
-                                   tflite_metadata.to_json(info))
-    print(f"Written to {output} (description: {description}).")
+    files.write_bytes(output, model)  # a kill leaves no half-written model
+    files.write_text(description_path, tflite_metadata.to_json(info))
+    print(f"Written to {output} (description: {description_path}).")
     return flags.EXIT_OK
